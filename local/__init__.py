@@ -1,0 +1,1 @@
+"""The whole workflow on one machine: moto for AWS, loopback servers for Lambda and SageMaker."""
