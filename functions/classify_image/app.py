@@ -1,0 +1,57 @@
+"""ClassifyImage: ask the SageMaker endpoint how likely the image is a bicycle or a motorcycle.
+
+The image bytes go to the endpoint and no further: the response carries only the inferences.
+"""
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from workflow_common.errors import EndpointError
+from workflow_common.events import required_string, response, unwrap_body
+from workflow_common.images import content_type_of, decode_base64
+from workflow_common.inferences import parse_inferences
+
+logger = Logger()
+# botocore retries throttling and transient faults itself (standard mode, with backoff).
+sagemaker_runtime = boto3.client(
+    "sagemaker-runtime",
+    config=Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=20),
+)
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_id")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = unwrap_body(event)
+    bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")
+    image = decode_base64(required_string(payload, "image_data"))
+    content_type = content_type_of(image)
+    inferences = invoke_endpoint(os.environ["ENDPOINT_NAME"], image, content_type)
+    logger.info("Image classified", extra={"s3_key": key, "inferences": inferences})
+    return response(
+        {"s3_bucket": bucket, "s3_key": key, "content_type": content_type, "inferences": inferences}
+    )
+
+
+def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> list[float]:
+    """The endpoint's [p_bicycle, p_motorcycle]; EndpointError when it refuses or is unreachable."""
+    try:
+        answer = sagemaker_runtime.invoke_endpoint(
+            EndpointName=endpoint_name,
+            ContentType=content_type,
+            Accept="application/json",
+            Body=image,
+        )
+    except ClientError as error:
+        details = error.response["Error"]
+        raise EndpointError(
+            f"endpoint '{endpoint_name}' answered {details.get('Code')}: {details.get('Message')}"
+        ) from None
+    except BotoCoreError as error:
+        raise EndpointError(f"endpoint '{endpoint_name}' could not be reached: {error}") from None
+    return parse_inferences(answer["Body"].read())

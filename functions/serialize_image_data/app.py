@@ -1,0 +1,72 @@
+"""SerializeImageData: read an image from the image bucket and pass it on as base64 text."""
+
+import base64
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from workflow_common.errors import ImageNotFound, ImageTooLarge, InvalidEvent
+from workflow_common.events import required_string, response, unwrap_body
+from workflow_common.images import MAX_BASE64_CHARS, base64_length, content_type_of
+
+logger = Logger()
+s3 = boto3.client("s3")
+
+NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404"}
+DENIED_CODES = {"AccessDenied", "403"}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_id")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    bucket, key = image_location(unwrap_body(event), os.environ["IMAGE_BUCKET_NAME"])
+    image = read_image(bucket, key)
+    content_type = content_type_of(image)
+    logger.info("Image read", extra={"s3_bucket": bucket, "s3_key": key, "bytes": len(image)})
+    return response(
+        {
+            "s3_bucket": bucket,
+            "s3_key": key,
+            "image_data": base64.b64encode(image).decode("ascii"),
+            "content_type": content_type,
+            "inferences": [],
+        }
+    )
+
+
+def image_location(payload: dict[str, Any], image_bucket: str) -> tuple[str, str]:
+    """Bucket and key to read. The role can read only the image bucket, so only it is accepted."""
+    if payload.get("image_data"):
+        raise InvalidEvent("'image_data' must be empty or absent: the image is read from S3")
+    bucket = payload.get("s3_bucket", image_bucket)
+    if bucket != image_bucket:
+        raise InvalidEvent(f"'s3_bucket' must be the image bucket '{image_bucket}', got {bucket!r}")
+    return bucket, required_string(payload, "s3_key")
+
+
+def read_image(bucket: str, key: str) -> bytes:
+    """The object's bytes, refused before download when their base64 would not fit the state."""
+    try:
+        image_object = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        raise _image_not_found(error, bucket, key) from None
+    size = image_object["ContentLength"]
+    if base64_length(size) > MAX_BASE64_CHARS:
+        image_object["Body"].close()
+        raise ImageTooLarge(
+            f"s3://{bucket}/{key} is {size} bytes: its base64 would exceed "
+            f"{MAX_BASE64_CHARS} characters; resize it below {MAX_BASE64_CHARS * 3 // 4} bytes"
+        )
+    return image_object["Body"].read()
+
+
+def _image_not_found(error: ClientError, bucket: str, key: str) -> Exception:
+    code = error.response["Error"]["Code"]
+    if code in NOT_FOUND_CODES:
+        return ImageNotFound(f"s3://{bucket}/{key} does not exist ({code})")
+    if code in DENIED_CODES:
+        return ImageNotFound(f"access to s3://{bucket}/{key} was denied ({code}): check the role")
+    return error

@@ -1,0 +1,81 @@
+"""The SAM application's wiring, reproduced on one machine: the same handlers and the same ASL.
+
+Used by the demo, the state machine tests and the benchmarks, so all three run the workflow the
+same way: handlers behind `LambdaInvokeServer`, the ASL file created in moto's Step Functions
+with the template's `${...}` substitutions filled in, executions polled to a terminal status.
+"""
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from local.lambda_server import Handler
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITION = ROOT / "statemachine" / "image_classification.asl.json"
+LAYER = ROOT / "layers" / "common"
+ACCOUNT_ID = "123456789012"
+STATES_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ImageClassificationStateMachineRole"
+
+# Logical id in template.yaml -> handler module; the ASL names each as ${<LogicalId>Arn}.
+FUNCTIONS = {
+    "SerializeImageDataFunction": "functions.serialize_image_data.app",
+    "ClassifyImageFunction": "functions.classify_image.app",
+    "FilterInferencesFunction": "functions.filter_inferences.app",
+}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def load_handlers() -> dict[str, Handler]:
+    """The three `lambda_handler`s, importable as on Lambda where the layer is on the path.
+
+    Import them after setting the environment (endpoints, credentials): like Lambda, the
+    handlers create their clients at import time.
+    """
+    if str(LAYER) not in sys.path:
+        sys.path.append(str(LAYER))
+    return {
+        name: importlib.import_module(module).lambda_handler for name, module in FUNCTIONS.items()
+    }
+
+
+def function_arns(region: str) -> dict[str, str]:
+    return {name: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for name in FUNCTIONS}
+
+
+def definition(arns: dict[str, str]) -> str:
+    """The ASL with each `${<LogicalId>Arn}` replaced, as DefinitionSubstitutions does."""
+    text = DEFINITION.read_text()
+    for logical_id, arn in arns.items():
+        text = text.replace("${" + logical_id + "Arn}", arn)
+    return text
+
+
+def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClassification") -> str:
+    """Create the state machine from the ASL file; moto rejects a definition it cannot parse."""
+    created = stepfunctions.create_state_machine(
+        name=name, definition=definition(function_arns(region)), roleArn=STATES_ROLE_ARN
+    )
+    return created["stateMachineArn"]
+
+
+def run_execution(
+    stepfunctions: Any,
+    state_machine_arn: str,
+    event: dict,
+    *,
+    name: str,
+    poll_seconds: float = 0.01,
+) -> dict[str, Any]:
+    """Start an execution and poll it to a terminal status; returns `describe_execution`."""
+    execution_arn = stepfunctions.start_execution(
+        stateMachineArn=state_machine_arn, name=name, input=json.dumps(event)
+    )["executionArn"]
+    while True:
+        execution = stepfunctions.describe_execution(executionArn=execution_arn)
+        if execution["status"] in TERMINAL:
+            return execution
+        time.sleep(poll_seconds)
