@@ -1,7 +1,12 @@
-"""Shared fixtures: fake credentials before any client exists, moto, and a Lambda context."""
+"""Shared fixtures: fake credentials before any client exists, moto, a Lambda context, and a
+loopback SageMaker endpoint whose answers each test scripts."""
 
+import json
 import os
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 # Set before boto3 creates any client (handlers create theirs at import time, as on Lambda).
 os.environ.update(
@@ -13,10 +18,73 @@ os.environ.update(
     AWS_REGION="us-east-1",
     POWERTOOLS_SERVICE_NAME="image-classification",
     POWERTOOLS_METRICS_NAMESPACE="SconesUnlimited",
+    IMAGE_BUCKET_NAME="scones-unlimited-images",  # the bucket the sample events name
+    ENDPOINT_NAME="scones-test-endpoint",
+    CONFIDENCE_THRESHOLD="0.90",
 )
 
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402  (imported early so every later client is interceptable)
+import boto3
+import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
+from moto import mock_aws  # imported before any handler, so its clients are interceptable
+
+from local.endpoint import ModelEndpoint
+
+IMAGE_BUCKET = os.environ["IMAGE_BUCKET_NAME"]
+ENDPOINT_NAME = os.environ["ENDPOINT_NAME"]
+
+
+@dataclass
+class ScriptedModel:
+    """Stands behind the loopback endpoint: answers per image bytes, else `default`.
+
+    An answer that is an exception is raised, as a failing model container would.
+    """
+
+    default: list[float] = field(default_factory=lambda: [0.95, 0.05])
+    answers: dict[bytes, object] = field(default_factory=dict)
+
+    def __call__(self, image: bytes) -> list[float]:
+        answer = self.answers.get(image, self.default)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the endpoint before any test module imports a handler: clients read the URL once."""
+    config.scripted_model = ScriptedModel()
+    config.capture_dir = Path(tempfile.mkdtemp(prefix="data-capture-"))
+    config.model_endpoint = ModelEndpoint(
+        config.scripted_model, endpoint_name=ENDPOINT_NAME, capture_dir=config.capture_dir
+    )
+    config.model_endpoint.__enter__()
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = config.model_endpoint.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    config.model_endpoint.__exit__(None, None, None)
+    shutil.rmtree(config.capture_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def captured_records(pytestconfig: pytest.Config):
+    """Reads every data-capture record the test endpoint has written so far."""
+
+    def read() -> list[dict]:
+        files = sorted(pytestconfig.capture_dir.rglob("*.jsonl"))
+        return [json.loads(line) for file in files for line in file.read_text().splitlines()]
+
+    return read
+
+
+@pytest.fixture
+def model(pytestconfig: pytest.Config) -> ScriptedModel:
+    """The endpoint's model, reset for each test."""
+    scripted: ScriptedModel = pytestconfig.scripted_model
+    yield scripted
+    scripted.answers.clear()
+    scripted.default = [0.95, 0.05]
 
 
 @pytest.fixture
@@ -24,6 +92,21 @@ def aws():
     """Every AWS API in moto for the duration of one test."""
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def image_bucket(aws):
+    """The configured image bucket, empty, in moto; returns an S3 client."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=IMAGE_BUCKET)
+    return s3
+
+
+@pytest.fixture(autouse=True)
+def reset_metrics():
+    """Powertools keeps metrics and the cold-start flag per process: each test starts cold."""
+    yield
+    cold_start.reset_cold_start_flag()
 
 
 @dataclass

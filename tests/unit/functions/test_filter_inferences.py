@@ -1,0 +1,131 @@
+import json
+
+import pytest
+
+from functions.filter_inferences import app
+from tests.conftest import IMAGE_BUCKET
+from workflow_common.errors import ConfidenceThresholdNotMet, InvalidEvent, InvalidInference
+
+KEY = "test/motorcycle_s_001300.png"
+
+
+def filter_event(inferences, **overrides) -> dict:
+    """What ClassifyImage hands on."""
+    return {
+        "s3_bucket": IMAGE_BUCKET,
+        "s3_key": KEY,
+        "content_type": "image/png",
+        "inferences": inferences,
+        **overrides,
+    }
+
+
+def emitted_metrics(stdout: str) -> dict[str, float]:
+    """Metric name -> value from the CloudWatch embedded-metric-format lines Powertools prints."""
+    metrics = {}
+    for line in stdout.splitlines():
+        record = json.loads(line)
+        for definition in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in definition["Metrics"]:
+                metrics[metric["Name"]] = record[metric["Name"]][0]
+    return metrics
+
+
+@pytest.mark.parametrize(
+    ("inferences", "label", "confidence"),
+    [
+        ([0.97, 0.03], "bicycle", 0.97),
+        ([0.04, 0.96], "motorcycle", 0.96),
+        ([0.9, 0.1], "bicycle", 0.9),  # at the threshold passes
+        ("[0.91, 0.09]", "bicycle", 0.91),  # the course's classify returned a JSON string
+        ([1, 0], "bicycle", 1.0),
+    ],
+)
+def test_confident_inference_passes_with_label_and_confidence(
+    inferences, label, confidence, lambda_context
+):
+    result = app.lambda_handler(filter_event(inferences), lambda_context)
+
+    assert result == {
+        "statusCode": 200,
+        "body": {
+            "s3_bucket": IMAGE_BUCKET,
+            "s3_key": KEY,
+            "inferences": json.loads(inferences) if isinstance(inferences, str) else inferences,
+            "label": label,
+            "confidence": confidence,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda payload: {"body": payload},
+        lambda payload: {"statusCode": 200, "body": json.dumps(payload)},
+        lambda payload: {"body": payload, "execution_id": "arn:aws:states:::execution:sm:run-1"},
+    ],
+    ids=["body-dict", "starter-body-string", "state-machine"],
+)
+def test_accepts_every_payload_shape(wrap, lambda_context):
+    body = app.lambda_handler(wrap(filter_event([0.05, 0.95])), lambda_context)["body"]
+
+    assert (body["label"], body["confidence"]) == ("motorcycle", 0.95)
+
+
+def test_below_threshold_fails_loudly_and_is_counted(lambda_context, capsys):
+    with pytest.raises(ConfidenceThresholdNotMet, match=r"bicycle at 0\.8999 is below .* 0\.9"):
+        app.lambda_handler(filter_event([0.8999, 0.1001]), lambda_context)
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["ConfidenceThresholdNotMet"] == 1
+    assert "ConfidenceThresholdMet" not in metrics
+
+
+def test_confident_inference_is_counted(lambda_context, capsys):
+    app.lambda_handler(filter_event([0.99, 0.01]), lambda_context)
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics == {"ColdStart": 1, "ConfidenceThresholdMet": 1}
+
+
+def test_threshold_comes_from_the_environment(monkeypatch, lambda_context):
+    monkeypatch.setenv("CONFIDENCE_THRESHOLD", "0.93")  # the course's starter threshold
+
+    with pytest.raises(ConfidenceThresholdNotMet):
+        app.lambda_handler(filter_event([0.92, 0.08]), lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"s3_bucket": IMAGE_BUCKET, "s3_key": KEY}, "'inferences' is missing"),
+        (filter_event([0.9, 0.1], s3_key=None), "'s3_key' must be a non-empty string"),
+        (filter_event([0.9, 0.1], s3_bucket=""), "'s3_bucket' must be a non-empty string"),
+    ],
+)
+def test_rejects_invalid_events(payload, message, lambda_context):
+    with pytest.raises(InvalidEvent, match=message):
+        app.lambda_handler(payload, lambda_context)
+
+
+@pytest.mark.parametrize(
+    "inferences",
+    [
+        [0.5, 0.2],
+        [0.3, 0.3, 0.4],
+        [0.95],
+        [1.5, -0.5],
+        ["0.9", "0.1"],
+        [True, False],
+        None,
+        {"bicycle": 0.9},
+        "[NaN, 1.0]",
+        "[Infinity, 0]",
+        "not json",
+        "",
+    ],
+)
+def test_rejects_invalid_inferences(inferences, lambda_context):
+    with pytest.raises(InvalidInference):
+        app.lambda_handler(filter_event(inferences), lambda_context)
