@@ -58,7 +58,8 @@ COARSE_LABEL_OF = {
 
 SUPERSAMPLE = 4  # shapes are drawn 4x larger, then shrunk: smooth edges, sub-pixel sizes
 CANVAS = cifar.IMAGE_SIDE * SUPERSAMPLE
-HARD_SHARE = 0.35  # share of bicycles and motorcycles drawn faint or partly hidden
+HARD_SHARE = 0.4  # share of bicycles and motorcycles drawn faint or partly hidden
+FAINT_OPACITY = (0.05, 0.35)  # the faint: barely above the background grain
 BATCH_LABELS = {"train": b"training batch 1 of 1", "test": b"testing batch 1 of 1"}
 FIXED_MTIME = 0  # same seed, same bytes: no timestamps in the tar or gzip headers
 
@@ -180,17 +181,28 @@ def _object_layer(draw_object: Draw, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(small, dtype=np.float64) / 255
 
 
+def _hide_a_side(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+    """Erase a band of 35-60 % of the object's extent, from one of its four sides."""
+    axis = int(rng.integers(2))
+    extent = np.flatnonzero(alpha.max(axis=1 - axis) > 0.05)
+    if extent.size == 0:
+        return alpha
+    width = int(round(rng.uniform(0.35, 0.6) * extent.size))
+    band = slice(extent[0], extent[0] + width)
+    if rng.random() < 0.5:
+        band = slice(extent[-1] + 1 - width, extent[-1] + 1)
+    hidden = alpha.copy()
+    hidden[(band, slice(None)) if axis == 0 else (slice(None), band)] = 0
+    return hidden
+
+
 def _ambiguity(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
     """Fade or partly hide a HARD_SHARE of objects, so a model may rightly be unsure."""
     if rng.random() >= HARD_SHARE:
         return alpha * rng.uniform(0.85, 1.0)
     if rng.random() < 0.5:
-        return alpha * rng.uniform(0.12, 0.45)
-    side = cifar.IMAGE_SIDE
-    top, left = rng.integers(0, side // 2, 2)
-    hidden = alpha.copy()
-    hidden[top : top + side // 2, left : left + side // 2] = 0
-    return hidden
+        return alpha * rng.uniform(*FAINT_OPACITY)
+    return _hide_a_side(rng, alpha)
 
 
 def draw_image(draw_object: Draw, rng: np.random.Generator) -> np.ndarray:
