@@ -1,0 +1,256 @@
+"""A loopback server that answers SageMaker runtime's InvokeEndpoint with a local model.
+
+It speaks the real wire protocol (rest-json), so an unchanged boto3 client reaches it
+through `endpoint_url=` or `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`: `POST
+/endpoints/{EndpointName}/invocations` with the image bytes as the body, answered with
+`[p_bicycle, p_motorcycle]` as JSON, as the built-in image-classification algorithm does.
+Failures come back as the real service's errors (`ValidationError`, `ModelError`), so
+callers' error handling is exercised too. With `capture_dir`, every answered request is
+also written as SageMaker data capture writes it to S3, for the monitoring report.
+
+    with ModelEndpoint(predictor, endpoint_name="image-classification") as endpoint:
+        boto3.client("sagemaker-runtime", endpoint_url=endpoint.url).invoke_endpoint(...)
+"""
+
+import base64
+import json
+import re
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use
+IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
+INVOCATIONS_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+SHUTDOWN_POLL_SECONDS = 0.05  # how soon leaving the `with` block stops the server
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer before it is written: status, body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_answer(status: int, code: str, fields: dict[str, object]) -> Answer:
+    """A rest-json error: botocore reads the code from `x-amzn-ErrorType`, fields from the body."""
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+    return Answer(status, json.dumps(fields).encode(), headers)
+
+
+def endpoint_not_found(endpoint_name: str) -> Answer:
+    message = f"Endpoint {endpoint_name} of account {ACCOUNT_ID} not found."
+    return error_answer(400, "ValidationError", {"message": message})
+
+
+def model_error(original_status: int, original_message: str) -> Answer:
+    """What the service answers when the model container answers with an error."""
+    kind = "client" if original_status < 500 else "server"
+    message = (
+        f'Received {kind} error ({original_status}) from primary with message "{original_message}".'
+    )
+    fields = {
+        "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
+        "Message": message,
+        "OriginalMessage": original_message,
+        "OriginalStatusCode": original_status,
+    }
+    return error_answer(424, "ModelError", fields)
+
+
+def unknown_operation(method: str, path: str) -> Answer:
+    message = f"{method} {path} is not an operation of this endpoint"
+    return error_answer(404, "UnknownOperationException", {"message": message})
+
+
+def capture_record(content_type: str, body: bytes, output: str, when: datetime) -> dict:
+    """One data-capture record, as SageMaker writes them (input as base64, output as JSON)."""
+    return {
+        "captureData": {
+            "endpointInput": {
+                "observedContentType": content_type,
+                "mode": "INPUT",
+                "data": base64.b64encode(body).decode("ascii"),
+                "encoding": "BASE64",
+            },
+            "endpointOutput": {
+                "observedContentType": "application/json",
+                "mode": "OUTPUT",
+                "data": output,
+                "encoding": "JSON",
+            },
+        },
+        "eventMetadata": {
+            "eventId": str(uuid.uuid4()),
+            "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "eventVersion": "0",
+    }
+
+
+class DataCapture:
+    """JSON-lines files under `<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/`, one file an hour.
+
+    File names follow SageMaker's (`<minute>-<second>-<millisecond>-<uuid>.jsonl`, taken
+    when the hour's file is started). Writes from concurrent requests are serialised.
+    """
+
+    def __init__(self, root: Path, endpoint_name: str, variant_name: str) -> None:
+        self.folder = Path(root) / endpoint_name / variant_name
+        self._files: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def _file_for(self, when: datetime) -> Path:
+        hour = when.strftime("%Y/%m/%d/%H")
+        if hour not in self._files:
+            name = f"{when:%M-%S}-{when.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+            self._files[hour] = self.folder / hour / name
+        return self._files[hour]
+
+    def write(self, content_type: str, body: bytes, output: str) -> None:
+        when = datetime.now(UTC)
+        line = json.dumps(capture_record(content_type, body, output, when)) + "\n"
+        with self._lock:
+            path = self._file_for(when)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as file:
+                file.write(line)
+
+
+class EndpointServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its endpoint and takes hang-ups calmly."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], endpoint: "ModelEndpoint") -> None:
+        super().__init__(address, InvocationHandler)
+        self.endpoint = endpoint
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client closing a kept-alive connection is normal; anything else is reported."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class ModelEndpoint:
+    """An InvokeEndpoint server on loopback for one endpoint name, in a daemon thread."""
+
+    def __init__(
+        self,
+        predict: Callable[[bytes], list[float]],
+        *,
+        endpoint_name: str,
+        capture_dir: Path | None = None,
+        variant_name: str = "AllTraffic",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.predict = predict
+        self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
+        self.capture = (
+            DataCapture(capture_dir, endpoint_name, variant_name)
+            if capture_dir is not None
+            else None
+        )
+        self._address = (host, port)
+        self._server: EndpointServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the endpoint is not serving: use it as `with ModelEndpoint(...)`")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def invoke(self, endpoint_name: str, content_type: str, body: bytes) -> Answer:
+        """InvokeEndpoint's logic, without HTTP: the answer for one request."""
+        if endpoint_name != self.endpoint_name:
+            return endpoint_not_found(endpoint_name)
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in IMAGE_CONTENT_TYPES:
+            accepted = ", ".join(sorted(IMAGE_CONTENT_TYPES))
+            return model_error(415, f"Content type {content_type!r} is not supported: {accepted}")
+        output = self._model_output(body)
+        if isinstance(output, Answer):
+            return output
+        if self.capture is not None:
+            self.capture.write(content_type, body, output)
+        headers = {
+            "Content-Type": "application/json",
+            "x-Amzn-Invoked-Production-Variant": self.variant_name,
+        }
+        return Answer(200, output.encode(), headers)
+
+    def _model_output(self, body: bytes) -> str | Answer:
+        """The model's probabilities as JSON text, or the ModelError its failure becomes."""
+        try:
+            probabilities = self.predict(body)
+        except ValueError as error:  # the model's word for a payload it cannot read
+            return model_error(400, f"unable to evaluate payload provided: {error}")
+        except Exception as error:  # any other failure of the model is the caller's ModelError
+            return model_error(500, f"{type(error).__name__}: {error}")
+        try:
+            return json.dumps([float(p) for p in probabilities])
+        except (TypeError, ValueError):
+            return model_error(500, f"the model answered {probabilities!r}, not probabilities")
+
+    def __enter__(self) -> "ModelEndpoint":
+        self._server = EndpointServer(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name=f"endpoint-{self.endpoint_name}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._server = self._thread = None
+
+
+class InvocationHandler(BaseHTTPRequestHandler):
+    """Turns HTTP requests into ModelEndpoint.invoke calls and answers back; logs nothing."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses its connections
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+    server: EndpointServer
+
+    def do_POST(self) -> None:  # the name http.server dispatches POST requests to
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = INVOCATIONS_PATH.match(urlsplit(self.path).path)
+        if match is None:
+            self.send(unknown_operation("POST", self.path))
+            return
+        content_type = self.headers.get("Content-Type", "")
+        self.send(self.server.endpoint.invoke(unquote(match["name"]), content_type, body))
+
+    def send(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        for name, value in {**answer.headers, "x-amzn-RequestId": str(uuid.uuid4())}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: a demo's output is its table, not one access-log line per image."""
