@@ -1,0 +1,336 @@
+"""training.etl on SYNTHETIC archives in CIFAR-100's layout: extraction, checks, cache, upload."""
+
+import gzip
+import hashlib
+import io
+import pickle
+import socket
+import tarfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training import cifar, etl, synthetic
+from training.archive import md5_of
+
+from .conftest import SMALL
+
+
+def fine_labels_by_name(archive_path, split):
+    with tarfile.open(archive_path, "r:gz") as archive:
+        batch = pickle.load(archive.extractfile(f"{cifar.ROOT}/{split}"), encoding="bytes")  # noqa: S301 (our own archive)
+    names = [name.decode() for name in batch[cifar.FILENAMES]]
+    return dict(zip(names, batch[cifar.FINE_LABELS], strict=True))
+
+
+def test_extracts_only_bicycles_and_motorcycles_with_their_lst(dataset, small_archive):
+    assert dataset.counts == {"train": 24, "test": 8}
+    for split in cifar.SPLITS:
+        fine_of = fine_labels_by_name(small_archive[0], split)
+        entries = etl.read_lst(dataset.lst_files[split])
+        assert [entry.index for entry in entries] == list(range(len(entries)))
+        for entry in entries:
+            expected_label = cifar.CLASSES.index(entry.path.split("_s_")[0])
+            assert entry.label == expected_label
+            assert fine_of[entry.path] == cifar.FINE_LABEL_OF[cifar.CLASSES[entry.label]]
+        assert sorted(p.name for p in (dataset.root / split).iterdir()) == sorted(
+            entry.path for entry in entries
+        )
+
+
+def test_lst_is_tab_separated_with_paths_relative_to_the_split_folder(dataset):
+    first = dataset.lst_files["train"].read_text().splitlines()[0]
+    index, label, path = first.split("\t")
+    assert (index, "/" in path, path.endswith(".png")) == ("0", False, True)
+    assert (dataset.root / "train" / path).is_file()
+    assert label in {"0", "1"}
+
+
+def test_pngs_are_the_archives_pixels_as_32x32_rgb(dataset, small_archive):
+    with tarfile.open(small_archive[0], "r:gz") as archive:
+        batch = pickle.load(archive.extractfile(f"{cifar.ROOT}/test"), encoding="bytes")  # noqa: S301 (our own archive)
+    names = [name.decode() for name in batch[cifar.FILENAMES]]
+    entry = etl.read_lst(dataset.lst_files["test"])[0]
+    row = batch[cifar.DATA][names.index(entry.path)]
+    with Image.open(dataset.root / "test" / entry.path) as image:
+        assert (image.format, image.mode, image.size) == ("PNG", "RGB", (32, 32))
+        pixels = np.asarray(image)
+    assert np.array_equal(pixels, row.reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+def test_second_run_reuses_the_extraction(dataset, small_archive):
+    png = dataset.root / "train" / etl.read_lst(dataset.lst_files["train"])[0].path
+    png.write_bytes(b"left alone by a reuse")
+    again = etl.prepare(dataset.root, archive=small_archive[0], md5=small_archive[1])
+    assert again.reused and again.counts == dataset.counts
+    assert png.read_bytes() == b"left alone by a reuse"
+
+
+def test_an_incomplete_extraction_is_redone(dataset, small_archive):
+    png = dataset.root / "train" / etl.read_lst(dataset.lst_files["train"])[0].path
+    png.unlink()
+    again = etl.prepare(dataset.root, archive=small_archive[0], md5=small_archive[1])
+    assert not again.reused and png.is_file()
+
+
+def test_another_archive_replaces_the_extraction(dataset, tmp_path):
+    other = tmp_path / "other.tar.gz"
+    md5 = synthetic.write_archive(other, seed=4, **{**SMALL, "train_per_class": 3})
+    again = etl.prepare(dataset.root, archive=other, md5=md5)
+    assert not again.reused and again.counts["train"] == 6
+    assert len(etl.read_lst(again.lst_files["train"])) == 6
+
+
+def test_the_published_checksum_is_the_default(small_archive, tmp_path, cache_dir):
+    with pytest.raises(etl.ChecksumMismatch, match=cifar.MD5):
+        etl.prepare(tmp_path / "out", archive=small_archive[0])
+
+
+def test_checksum_mismatch_names_both_sums(small_archive, tmp_path, cache_dir):
+    with pytest.raises(etl.ChecksumMismatch, match=small_archive[1]):
+        etl.prepare(tmp_path / "out", archive=small_archive[0], md5="0" * 32)
+    assert not (tmp_path / "out").exists()
+
+
+def test_truncated_archive(small_archive, tmp_path, cache_dir):
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(small_archive[0].read_bytes()[:50_000])
+    with pytest.raises(etl.TruncatedArchive, match="ends too early"):
+        etl.prepare(tmp_path / "out", archive=truncated, md5=md5_of(truncated))
+
+
+def test_a_file_that_is_not_a_tar_gz(tmp_path, cache_dir):
+    text = tmp_path / "notes.tar.gz"
+    text.write_text("not an archive")
+    with pytest.raises(etl.NotCifarArchive, match=r"not a tar\.gz"):
+        etl.prepare(tmp_path / "out", archive=text, md5=md5_of(text))
+
+
+def write_tar_gz(path, members):
+    with tarfile.open(path, "w:gz") as archive:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(f"{cifar.ROOT}/{name}")
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    return md5_of(path)
+
+
+def test_an_archive_without_the_splits(tmp_path, cache_dir):
+    path = tmp_path / "meta-only.tar.gz"
+    md5 = write_tar_gz(path, {"meta": synthetic.python2_pickle({b"fine_label_names": []})})
+    with pytest.raises(etl.NotCifarArchive, match="lacks"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (socket.gethostname, ())
+
+
+def test_pickles_cannot_run_code(tmp_path, cache_dir):
+    path = tmp_path / "hostile.tar.gz"
+    md5 = write_tar_gz(path, {"train": pickle.dumps(RunsCode()), "test": b""})
+    with pytest.raises(etl.NotCifarArchive, match=r"socket\.gethostname"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_image_names_cannot_leave_the_split_folder(tmp_path, cache_dir):
+    batch = synthetic.make_split("train", [1] * cifar.FINE_LABEL_COUNT, np.random.default_rng(0))
+    batch[cifar.FILENAMES] = [b"../../escaped.png"] * len(batch[cifar.FILENAMES])
+    path = tmp_path / "escaping.tar.gz"
+    split = synthetic.python2_pickle(batch)
+    md5 = write_tar_gz(path, {"train": split, "test": split})
+    with pytest.raises(etl.NotCifarArchive, match=r"escaped\.png"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+    assert not (tmp_path / "escaped.png").exists()
+
+
+def test_a_missing_archive_file(tmp_path, cache_dir):
+    with pytest.raises(etl.ArchiveNotFound, match="no such file"):
+        etl.prepare(tmp_path / "out", archive=tmp_path / "absent.tar.gz")
+
+
+def test_synthetic_is_generated_once_and_said_to_be_synthetic(tmp_path, cache_dir, capsys):
+    etl.main(["--synthetic", "--seed", "5", "--out", str(tmp_path / "one")])
+    cached = cache_dir / "synthetic-cifar-100-python-seed5.tar.gz"
+    stamp = cached.stat().st_mtime_ns
+    second = etl.prepare(tmp_path / "two", synthetic=True, seed=5)
+    assert "SYNTHETIC archive (not CIFAR-100)" in capsys.readouterr().out
+    assert cached.stat().st_mtime_ns == stamp
+    assert (second.counts, second.archive_md5) == ({"train": 1000, "test": 200}, md5_of(cached))
+    assert len(etl.read_lst(tmp_path / "one" / "train.lst")) == 1000
+
+
+def test_read_lst_names_the_malformed_line(tmp_path):
+    lst = tmp_path / "train.lst"
+    lst.write_text("0\t1\tmotorcycle_s_000001.png\n1 0 bicycle_s_000002.png\n")
+    with pytest.raises(etl.MalformedLst, match=r"train.lst:2"):
+        etl.read_lst(lst)
+
+
+class Archives(BaseHTTPRequestHandler):
+    """Serves `body` at any path; claims `length` bytes (a short body is a cut download)."""
+
+    body = b""
+    length = None
+    requests = 0
+
+    def do_GET(self):
+        type(self).requests += 1
+        self.send_response(200)
+        self.send_header("Content-Length", str(self.length or len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(small_archive):
+    handler = type("Handler", (Archives,), {"body": small_archive[0].read_bytes()})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{httpd.server_port}/cifar-100-python.tar.gz"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_happens_once_then_comes_from_the_cache(
+    server, small_archive, tmp_path, cache_dir
+):
+    handler, url = server
+    first = etl.prepare(tmp_path / "one", md5=small_archive[1], url=url)
+    second = etl.prepare(tmp_path / "two", md5=small_archive[1], url=url)
+    assert handler.requests == 1
+    assert first.counts == second.counts == {"train": 24, "test": 8}
+    assert md5_of(cache_dir / "cifar-100-python.tar.gz") == small_archive[1]
+
+
+def test_a_cut_download_is_a_truncated_archive(server, small_archive, tmp_path, cache_dir):
+    handler, url = server
+    handler.length = len(handler.body)
+    handler.body = handler.body[:10_000]
+    with pytest.raises(etl.TruncatedArchive, match=r"ended (early|after)"):
+        etl.prepare(tmp_path / "out", md5=small_archive[1], url=url)
+    assert not list(cache_dir.glob("*"))
+
+
+def test_a_wrong_download_is_not_cached(server, tmp_path, cache_dir):
+    with pytest.raises(etl.ChecksumMismatch):
+        etl.prepare(tmp_path / "out", url=server[1])
+    assert not list(cache_dir.glob("*"))
+
+
+def closed_port_url():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/cifar-100-python.tar.gz"
+
+
+def test_unreachable_download_names_the_ways_on(tmp_path, cache_dir):
+    with pytest.raises(etl.DownloadUnavailable) as raised:
+        etl.prepare(tmp_path / "out", url=closed_port_url())
+    assert "--archive PATH" in str(raised.value) and "--synthetic" in str(raised.value)
+    assert "--md5 HEX" in str(raised.value)
+
+
+def test_cli_prints_unreachable_download_without_traceback(tmp_path, cache_dir, capsys):
+    with pytest.raises(SystemExit) as exited:
+        etl.main(["--out", str(tmp_path / "out"), "--url", closed_port_url()])
+    assert exited.value.code != 0
+    message = str(exited.value.code)
+    assert message.startswith("error: cannot download") and "--synthetic" in message
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def objects(session, bucket):
+    listed = session.client("s3").list_objects_v2(Bucket=bucket)
+    return {item["Key"]: item for item in listed.get("Contents", [])}
+
+
+def test_upload_lays_out_the_four_channels(dataset, layout, session):
+    result = etl.upload(dataset, layout, session.client("s3"))
+    keys = set(objects(session, layout.bucket))
+    assert result.uploaded == len(keys) == 24 + 8 + 2
+    train_png = etl.read_lst(dataset.lst_files["train"])[0].path
+    test_png = etl.read_lst(dataset.lst_files["test"])[0].path
+    assert {
+        f"runs/test/train/{train_png}",
+        f"runs/test/validation/{test_png}",
+        "runs/test/train_lst/train.lst",
+        "runs/test/validation_lst/validation.lst",
+    } <= keys
+    head = session.client("s3").head_object(
+        Bucket=layout.bucket, Key=f"runs/test/train/{train_png}"
+    )
+    assert head["ContentType"] == "image/png"
+
+
+def test_second_upload_sends_nothing_and_a_change_sends_one(dataset, layout, session):
+    s3 = session.client("s3")
+    etl.upload(dataset, layout, s3)
+    assert etl.upload(dataset, layout, s3).uploaded == 0
+    lst = dataset.lst_files["test"]
+    lst.write_text(lst.read_text() + "\n")
+    result = etl.upload(dataset, layout, s3)
+    assert (result.uploaded, result.unchanged) == (1, 24 + 8 + 1)
+    body = s3.get_object(Bucket=layout.bucket, Key="runs/test/validation_lst/validation.lst")
+    assert hashlib.md5(body["Body"].read(), usedforsecurity=False).hexdigest() == md5_of(lst)
+
+
+def test_upload_to_a_missing_bucket(dataset, session):
+    from training.layout import S3Layout
+
+    with pytest.raises(etl.BucketNotFound, match="no-such-bucket"):
+        etl.upload(dataset, S3Layout("no-such-bucket"), session.client("s3"))
+
+
+def test_cli_extracts_uploads_and_says_what_next(
+    small_archive, tmp_path, bucket, cache_dir, capsys
+):
+    path, md5 = small_archive
+    argv = ["--archive", str(path), "--md5", md5, "--out", str(tmp_path / "out")]
+    etl.main([*argv, "--bucket", bucket, "--prefix", "p", "--region", "us-east-1"])
+    etl.main([*argv, "--bucket", bucket, "--prefix", "p"])
+    first, second = capsys.readouterr().out.split("already extracted")
+    assert "uploaded 34 files to s3://scones-test-data/p/ (0 unchanged)" in first
+    assert "uploaded 0 files to s3://scones-test-data/p/ (34 unchanged)" in second
+    assert f"validation     s3://{bucket}/p/validation/" in second
+    assert f"next: python -m training.train --bucket {bucket} --prefix p" in second
+
+
+def test_cli_reports_a_missing_bucket(small_archive, tmp_path, aws, cache_dir):
+    path, md5 = small_archive
+    with pytest.raises(SystemExit, match="error: bucket 'absent-bucket' does not exist"):
+        etl.main(
+            [
+                "--archive",
+                str(path),
+                "--md5",
+                md5,
+                "--out",
+                str(tmp_path),
+                "--bucket",
+                "absent-bucket",
+            ]
+        )
+
+
+def test_archive_and_synthetic_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exited:
+        etl.main(["--archive", "a.tar.gz", "--synthetic"])
+    assert exited.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_a_gzip_that_holds_no_tar(tmp_path, cache_dir):
+    path = tmp_path / "plain.tar.gz"
+    path.write_bytes(gzip.compress(b"just some bytes, not a tar"))
+    with pytest.raises(etl.NotCifarArchive, match=r"not a tar\.gz"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5_of(path))

@@ -1,0 +1,173 @@
+"""Getting the CIFAR-100 archive: downloaded once into a cache, checked, and read safely.
+
+Three sources, one result (a verified archive on disk): the published archive, downloaded
+with a short connect timeout and cached; a local copy (`--archive`); or a generated
+SYNTHETIC stand-in in the same layout (`--synthetic`), cached per seed. Every archive is
+checked against an MD5 before it is read, and its pickles are read by an unpickler that
+only builds what a CIFAR-100 archive holds (dicts, lists, bytes, numpy arrays).
+"""
+
+import hashlib
+import os
+import pickle
+import tarfile
+import urllib.request
+import zlib
+from http.client import IncompleteRead
+from pathlib import Path
+from typing import IO, Any
+from urllib.error import URLError
+
+from tqdm import tqdm
+
+from training import cifar, synthetic
+from training.errors import TrainingError
+
+CONNECT_TIMEOUT_SECONDS = 10  # also the longest silence tolerated mid-download
+CHUNK_BYTES = 1 << 20
+# What the pickles of a CIFAR-100 archive (and of the synthetic one) refer to; nothing else
+# is built, so an archive from elsewhere cannot run code while it is read.
+PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
+WAYS_ON = (
+    "Use a local copy with --archive PATH (add --md5 HEX if it is not the published "
+    "archive), or a generated stand-in with --synthetic (SYNTHETIC data, not CIFAR-100)."
+)
+
+
+class DownloadUnavailable(TrainingError):
+    """The archive's address cannot be reached."""
+
+
+class ChecksumMismatch(TrainingError):
+    """An archive's MD5 is not the expected one."""
+
+
+class TruncatedArchive(TrainingError):
+    """An archive ends before its end: an interrupted download or copy."""
+
+
+class NotCifarArchive(TrainingError):
+    """A complete file that is not CIFAR-100's python-version layout."""
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/scones-unlimited`, or `~/.cache/scones-unlimited`."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scones-unlimited"
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_md5(path: Path, expected: str) -> None:
+    actual = md5_of(path)
+    if actual != expected.lower():
+        raise ChecksumMismatch(
+            f"{path} has MD5 {actual}, expected {expected.lower()}: the file is damaged or "
+            "not the archive you meant (for another archive, name its MD5 with --md5 HEX)"
+        )
+
+
+def download(url: str, cache_dir: Path, md5: str) -> Path:
+    """The archive at `url`, fetched once: a verified copy in `cache_dir` is reused."""
+    cached = cache_dir / Path(url).name
+    if cached.exists() and md5_of(cached) == md5.lower():
+        return cached
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(cached.name + ".part")
+    try:
+        _fetch(url, partial)
+        verify_md5(partial, md5)
+    except TrainingError:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(cached)
+    return cached
+
+
+def _fetch(url: str, destination: Path) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise DownloadUnavailable(f"cannot download {url}: not an http(s) address. {WAYS_ON}")
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked above)
+            expected = int(response.headers.get("Content-Length") or 0) or None
+            received = _stream(response, destination, expected)
+    except IncompleteRead as error:
+        raise TruncatedArchive(f"the download of {url} ended early ({error}); run again") from error
+    except (URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise DownloadUnavailable(f"cannot download {url} ({reason}). {WAYS_ON}") from error
+    if expected is not None and received < expected:
+        raise TruncatedArchive(
+            f"the download of {url} ended after {received} of {expected} bytes; run again"
+        )
+
+
+def _stream(response: IO[bytes], destination: Path, total: int | None) -> int:
+    received = 0
+    with (
+        destination.open("wb") as out,
+        tqdm(total=total, unit="B", unit_scale=True, desc="download", disable=None) as bar,
+    ):
+        for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+            out.write(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
+    return received
+
+
+def synthetic_archive(cache_dir: Path, seed: int) -> tuple[Path, str]:
+    """The SYNTHETIC stand-in for `seed` and its MD5, generated once per seed."""
+    path = cache_dir / f"synthetic-cifar-100-python-seed{seed}.tar.gz"
+    checksum = path.with_name(path.name + ".md5")
+    if path.exists() and checksum.exists():
+        return path, checksum.read_text().strip()
+    md5 = synthetic.write_archive(path, seed=seed)
+    checksum.write_text(md5 + "\n")
+    return path, md5
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in PICKLE_GLOBALS:
+            raise NotCifarArchive(f"a pickle in the archive refers to {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_splits(path: Path) -> dict[str, dict[bytes, Any]]:
+    """Each split's pickled dict (bytes keys, as in `training.cifar`), in one pass."""
+    wanted = {f"{cifar.ROOT}/{split}": split for split in cifar.SPLITS}
+    splits: dict[str, dict[bytes, Any]] = {}
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive:
+                if member.name in wanted and member.isfile():
+                    splits[wanted[member.name]] = _unpickle(archive.extractfile(member))
+    except (EOFError, pickle.UnpicklingError) as error:
+        raise TruncatedArchive(f"{path} ends too early ({error})") from error
+    except (tarfile.ReadError, zlib.error) as error:
+        if "unexpected end" in str(error) or "empty file" in str(error):
+            raise TruncatedArchive(f"{path} ends too early ({error})") from error
+        raise NotCifarArchive(f"{path} is not a tar.gz archive ({error})") from error
+    missing = sorted(set(wanted) - {f"{cifar.ROOT}/{split}" for split in splits})
+    if missing:
+        raise NotCifarArchive(f"{path} lacks {', '.join(missing)}: not CIFAR-100's layout")
+    return splits
+
+
+def _unpickle(stream: IO[bytes] | None) -> dict[bytes, Any]:
+    batch = _CifarUnpickler(stream, encoding="bytes").load()
+    keys = {cifar.DATA, cifar.FINE_LABELS, cifar.FILENAMES}
+    if not isinstance(batch, dict) or not keys <= batch.keys():
+        raise NotCifarArchive("a split of the archive lacks data, fine_labels or filenames")
+    return batch

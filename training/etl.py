@@ -1,0 +1,282 @@
+"""ETL: CIFAR-100 -> bicycle and motorcycle PNGs with `.lst` files -> (optionally) S3.
+
+    python -m training.etl                                   # download once, extract
+    python -m training.etl --bucket my-bucket                # ... and upload the channels
+    python -m training.etl --synthetic --bucket my-bucket    # SYNTHETIC data, not CIFAR-100
+
+Under --out it writes `train/<name>.png` and `test/<name>.png` (3x32x32 RGB, CIFAR's own
+file names) and `train.lst`, `test.lst`: `index<TAB>label<TAB>path`, label 0 = bicycle,
+1 = motorcycle. Each path is relative to its split folder (`bicycle_s_000513.png`, for
+`train/bicycle_s_000513.png`) because SageMaker resolves `.lst` paths against the data
+channel of the same split. A second run over the same archive reuses what is there, and
+uploads only what S3 lacks or holds differently.
+"""
+
+import argparse
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from training import aws, cifar
+from training.archive import (
+    ChecksumMismatch,
+    DownloadUnavailable,
+    NotCifarArchive,
+    TruncatedArchive,
+    default_cache_dir,
+    download,
+    read_splits,
+    synthetic_archive,
+    verify_md5,
+)
+from training.aws import BucketNotFound
+from training.errors import TrainingError, exit_with_message
+from training.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
+from training.upload import UploadResult, upload_files
+
+__all__ = [
+    "BucketNotFound",
+    "ChecksumMismatch",
+    "Dataset",
+    "DownloadUnavailable",
+    "LstEntry",
+    "NotCifarArchive",
+    "TruncatedArchive",
+    "main",
+    "prepare",
+    "read_lst",
+    "upload",
+]
+
+LABEL_OF_FINE = {cifar.FINE_LABEL_OF[name]: label for label, name in enumerate(cifar.CLASSES)}
+MARKER = ".dataset.json"  # written last: what a finished extraction came from
+DEFAULT_OUT = Path("build/dataset")
+
+
+class ArchiveNotFound(TrainingError):
+    """--archive names no file."""
+
+
+class MalformedLst(TrainingError):
+    """A `.lst` line that is not index, label and path separated by tabs."""
+
+
+@dataclass(frozen=True)
+class LstEntry:
+    index: int
+    label: int  # 0 = bicycle, 1 = motorcycle (cifar.CLASSES order)
+    path: str  # relative to the split folder, e.g. "bicycle_s_000513.png"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    archive_md5: str
+    counts: dict[str, int]  # split -> images
+    lst_files: dict[str, Path]  # split -> its .lst
+    reused: bool  # True when `root` already held this archive's extraction
+
+    def files(self) -> list[str]:
+        """Every file of the dataset, relative to `root`: the PNGs, then the `.lst` files."""
+        images = [
+            f"{split}/{entry.path}"
+            for split, lst in self.lst_files.items()
+            for entry in read_lst(lst)
+        ]
+        return images + [lst.name for lst in self.lst_files.values()]
+
+
+def parse_lst(text: str, source: str = "<text>") -> list[LstEntry]:
+    """The entries of a `.lst` file's text (blank lines ignored)."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            index, label, path = fields
+            entries.append(LstEntry(int(index), int(label), path))
+        except ValueError as error:
+            raise MalformedLst(
+                f"{source}:{number}: expected index<TAB>label<TAB>path, got {line!r}"
+            ) from error
+    return entries
+
+
+def read_lst(path: Path) -> list[LstEntry]:
+    """The entries of a `.lst` file; paths are relative to the split folder it describes."""
+    return parse_lst(Path(path).read_text(), str(path))
+
+
+def format_lst(entries: Sequence[LstEntry]) -> str:
+    return "".join(f"{entry.index}\t{entry.label}\t{entry.path}\n" for entry in entries)
+
+
+def png_bytes(row: np.ndarray) -> bytes:
+    """A CIFAR row (1024 red, 1024 green, 1024 blue) as a 32x32 RGB PNG."""
+    side = cifar.IMAGE_SIDE
+    pixels = np.asarray(row, dtype=np.uint8).reshape(3, side, side).transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _file_name(raw: bytes) -> str:
+    name = raw.decode()
+    if PurePosixPath(name).name != name or not name.endswith(".png") or name.startswith("."):
+        raise NotCifarArchive(f"the archive names an image {name!r}: not a plain .png name")
+    return name
+
+
+def write_split(out_dir: Path, split: str, batch: dict[bytes, Any]) -> int:
+    """Write the split's bicycles and motorcycles as PNGs and its `.lst`; return the count."""
+    folder = out_dir / split
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for row, fine, raw_name in zip(
+        batch[cifar.DATA], batch[cifar.FINE_LABELS], batch[cifar.FILENAMES], strict=True
+    ):
+        if fine in LABEL_OF_FINE:
+            name = _file_name(raw_name)
+            (folder / name).write_bytes(png_bytes(row))
+            entries.append(LstEntry(len(entries), LABEL_OF_FINE[fine], name))
+    (out_dir / f"{split}.lst").write_text(format_lst(entries))
+    return len(entries)
+
+
+def _marker(md5: str, counts: dict[str, int]) -> dict[str, Any]:
+    return {"archive_md5": md5, "fine_labels": cifar.FINE_LABEL_OF, "counts": counts}
+
+
+def _dataset(out_dir: Path, md5: str, counts: dict[str, int], *, reused: bool) -> Dataset:
+    lst_files = {split: out_dir / f"{split}.lst" for split in cifar.SPLITS}
+    return Dataset(out_dir, md5, counts, lst_files, reused)
+
+
+def existing_dataset(out_dir: Path, md5: str) -> Dataset | None:
+    """The extraction already in `out_dir` from the archive `md5`, if it is complete."""
+    try:
+        marker = json.loads((out_dir / MARKER).read_text())
+        dataset = _dataset(out_dir, md5, marker["counts"], reused=True)
+        complete = all((out_dir / name).is_file() for name in dataset.files())
+    except (OSError, ValueError, KeyError, TypeError, MalformedLst):
+        return None
+    same = marker == _marker(md5, marker["counts"])
+    return dataset if same and complete else None
+
+
+def _archive_and_md5(
+    archive: Path | None, md5: str | None, synthetic: bool, seed: int, cache_dir: Path
+) -> tuple[Path | None, str]:
+    """The archive to read (None: download it) and the MD5 it must have."""
+    if synthetic:
+        return synthetic_archive(cache_dir, seed)
+    if archive is not None and not Path(archive).is_file():
+        raise ArchiveNotFound(f"--archive {archive}: no such file")
+    return archive, (md5 or cifar.MD5).lower()
+
+
+def prepare(
+    out_dir: Path,
+    *,
+    archive: Path | None = None,
+    md5: str | None = None,
+    synthetic: bool = False,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    url: str = cifar.URL,
+) -> Dataset:
+    """Get the archive (local, SYNTHETIC, or downloaded once), check it, extract our classes."""
+    if synthetic and archive is not None:
+        raise ValueError("archive and synthetic exclude each other")
+    out_dir, cache_dir = Path(out_dir), Path(cache_dir or default_cache_dir())
+    path, expected = _archive_and_md5(archive, md5, synthetic, seed, cache_dir)
+    existing = existing_dataset(out_dir, expected)
+    if existing:
+        return existing
+    if path is None:
+        path = download(url, cache_dir, expected)  # checked as it arrives
+    else:
+        verify_md5(Path(path), expected)
+    splits = read_splits(Path(path))
+    counts = {split: write_split(out_dir, split, splits[split]) for split in cifar.SPLITS}
+    (out_dir / MARKER).write_text(json.dumps(_marker(expected, counts), indent=1))
+    return _dataset(out_dir, expected, counts, reused=False)
+
+
+def upload(dataset: Dataset, layout: S3Layout, s3: Any) -> UploadResult:
+    """Upload the dataset into the channels' layout; objects already there are skipped."""
+    files = {layout.key_for(name): dataset.root / name for name in dataset.files()}
+    return upload_files(s3, layout.bucket, files, prefix=layout.key() + "/")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.etl",
+        description="CIFAR-100 -> bicycle (0) and motorcycle (1) PNGs with .lst files "
+        "-> optionally S3, laid out as the image-classification algorithm's four channels.",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--archive", type=Path, metavar="PATH", help="a local cifar-100-python.tar.gz"
+    )
+    source.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="generate a SYNTHETIC stand-in in CIFAR-100's layout (not CIFAR-100)",
+    )
+    parser.add_argument("--md5", metavar="HEX", help="the archive's MD5 if not the published one")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --synthetic (default 0)")
+    parser.add_argument("--cache-dir", type=Path, help=f"default: {default_cache_dir()}")
+    parser.add_argument("--url", default=cifar.URL, help="default: %(default)s")
+    parser.add_argument("--bucket", help="upload to this S3 bucket (default: no upload)")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="S3 prefix (default: %(default)s)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    return parser.parse_args(argv)
+
+
+def describe(dataset: Dataset, synthetic: bool) -> str:
+    origin = "SYNTHETIC archive (not CIFAR-100)" if synthetic else "archive"
+    state = "already extracted" if dataset.reused else "extracted"
+    counts = ", ".join(f"{split} {count}" for split, count in dataset.counts.items())
+    return f"{state} {counts} images to {dataset.root} from {origin} MD5 {dataset.archive_md5}"
+
+
+def describe_upload(result: UploadResult, layout: S3Layout) -> str:
+    lines = [f"uploaded {result.uploaded} files to {layout.uri()}/ ({result.unchanged} unchanged)"]
+    channels = [*DATA_CHANNEL.values(), *LST_CHANNEL.values()]
+    lines += [f"  {channel:<15}{layout.channel_uri(channel)}" for channel in channels]
+    lines.append(
+        f"next: python -m training.train --bucket {layout.bucket} --prefix {layout.prefix}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    with exit_with_message():
+        dataset = prepare(
+            args.out,
+            archive=args.archive,
+            md5=args.md5,
+            synthetic=args.synthetic,
+            seed=args.seed,
+            cache_dir=args.cache_dir,
+            url=args.url,
+        )
+        print(describe(dataset, args.synthetic))
+        if args.bucket:
+            layout = S3Layout(args.bucket, args.prefix)
+            result = upload(dataset, layout, aws.session(args.region).client("s3"))
+            print(describe_upload(result, layout))
+
+
+if __name__ == "__main__":
+    main()
