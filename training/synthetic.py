@@ -184,10 +184,8 @@ def _object_layer(draw_object: Draw, rng: np.random.Generator) -> np.ndarray:
 def _hide_a_side(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
     """Erase a band of 35-60 % of the object's extent, from one of its four sides."""
     axis = int(rng.integers(2))
-    extent = np.flatnonzero(alpha.max(axis=1 - axis) > 0.05)
-    if extent.size == 0:
-        return alpha
-    width = int(round(rng.uniform(0.35, 0.6) * extent.size))
+    extent = np.flatnonzero(alpha.max(axis=1 - axis) > 0.05)  # never empty: objects fit
+    width = round(rng.uniform(0.35, 0.6) * extent.size)
     band = slice(extent[0], extent[0] + width)
     if rng.random() < 0.5:
         band = slice(extent[-1] + 1 - width, extent[-1] + 1)

@@ -1,0 +1,189 @@
+"""The local model on a small SYNTHETIC dataset: trains, saves, loads, predicts, refuses junk.
+
+Its quality on the full synthetic archive is measured, not tested here (see local/model.py).
+"""
+
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from local import model
+from training import etl, synthetic
+
+SMALL = {"train_per_class": 40, "test_per_class": 20, "other_per_class": 1}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("model")
+    archive = root / "synthetic.tar.gz"
+    md5 = synthetic.write_archive(archive, seed=3, **SMALL)
+    return etl.prepare(root / "data", archive=archive, md5=md5).root
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir):
+    return model.train(data_dir)
+
+
+@pytest.fixture(scope="module")
+def test_image(data_dir):
+    return next((data_dir / "test").glob("*.png")).read_bytes()
+
+
+def encoded(picture: Image.Image, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def test_predicts_two_probabilities_that_sum_to_one(trained, test_image):
+    answer = trained(test_image)
+    assert isinstance(answer, list) and len(answer) == 2
+    assert all(isinstance(p, float) and 0 <= p <= 1 for p in answer)
+    assert sum(answer) == pytest.approx(1)
+
+
+def test_learns_something_even_from_eighty_images(trained, data_dir):
+    result = model.evaluate(trained, data_dir)
+    assert result.count == 2 * SMALL["test_per_class"]
+    assert result.accuracy >= 0.75
+    assert 0 <= result.confident_share <= 1
+    assert result.threshold == 0.90
+
+
+def test_save_and_load_give_the_same_answers(trained, test_image, tmp_path):
+    path = tmp_path / "model.npz"
+    model.save(trained, path)
+    assert model.load(path)(test_image) == trained(test_image)
+    assert path.stat().st_size < 10_000
+
+
+def test_save_writes_exactly_the_path_given(trained, tmp_path):
+    path = tmp_path / "nested" / "model.joblib"
+    model.save(trained, path)
+    assert [p.name for p in path.parent.iterdir()] == ["model.joblib"]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"not an image at all",
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 20,  # a PNG signature, then nothing sensible
+    ],
+)
+def test_refuses_bytes_that_are_not_an_image(trained, junk):
+    with pytest.raises(model.NotAnImage):
+        trained(junk)
+
+
+def test_refuses_a_truncated_png(trained, test_image):
+    with pytest.raises(model.NotAnImage):
+        trained(test_image[: len(test_image) // 2])
+
+
+def test_refuses_images_that_are_neither_png_nor_jpeg(trained):
+    gif = encoded(Image.new("RGB", (32, 32), "white"), "GIF")
+    with pytest.raises(model.NotAnImage, match="PNG or JPEG"):
+        trained(gif)
+
+
+def test_not_an_image_is_a_value_error():
+    """The endpoint turns ValueError into the ModelError a bad payload gets from SageMaker."""
+    assert issubclass(model.NotAnImage, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "image_format"),
+    [
+        ("RGB", (32, 32), "JPEG"),
+        ("RGBA", (32, 32), "PNG"),
+        ("L", (32, 32), "PNG"),
+        ("RGB", (200, 120), "PNG"),
+    ],
+)
+def test_accepts_jpeg_other_modes_and_other_sizes(trained, mode, size, image_format):
+    picture = Image.new(mode, size, "gray")
+    assert sum(trained(encoded(picture, image_format))) == pytest.approx(1)
+
+
+def test_a_blank_picture_is_not_amplified_into_a_confident_answer(trained):
+    blank = encoded(Image.new("RGB", (32, 32), (200, 200, 200)), "PNG")
+    assert np.isfinite(trained(blank)).all()
+    features = model.image_features(np.full((1, 32, 32, 3), 200, np.uint8))
+    assert np.isfinite(features).all()
+
+
+def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"PK\x03\x04 definitely not a zip")
+    with pytest.raises(model.IncompatibleModelFile):
+        model.load(path)
+
+
+def test_load_refuses_another_features_version(trained, tmp_path):
+    path = tmp_path / "model.npz"
+    np.savez(path, weights=trained.weights, bias=trained.bias, features_version=-1)
+    with pytest.raises(model.IncompatibleModelFile, match="features version -1"):
+        model.load(path)
+
+
+def test_training_needs_both_classes(data_dir, tmp_path):
+    (tmp_path / "train").symlink_to(data_dir / "train")
+    bicycles = [e for e in etl.read_lst(data_dir / "train.lst") if e.label == 0]
+    (tmp_path / "train.lst").write_text(etl.format_lst(bicycles))
+    with pytest.raises(ValueError, match="both classes"):
+        model.train(tmp_path)
+
+
+def test_evaluating_an_empty_split_is_an_error(trained, tmp_path):
+    (tmp_path / "test.lst").write_text("")
+    with pytest.raises(ValueError, match="no images"):
+        model.evaluate(trained, tmp_path)
+
+
+def test_ensure_model_trains_when_the_file_is_missing(data_dir, tmp_path, test_image):
+    path = tmp_path / "model.npz"
+    predictor = model.ensure_model(data_dir, path)
+    assert path.is_file()
+    assert sum(predictor(test_image)) == pytest.approx(1)
+
+
+def test_ensure_model_reuses_a_current_file(data_dir, tmp_path):
+    path = tmp_path / "model.npz"
+    first = model.ensure_model(data_dir, path)
+    written = path.stat().st_mtime_ns
+    again = model.ensure_model(data_dir, path)
+    assert path.stat().st_mtime_ns == written
+    assert np.array_equal(again.weights, first.weights) and again.bias == first.bias
+
+
+def test_ensure_model_retrains_when_the_data_is_newer(data_dir, trained, tmp_path):
+    path = tmp_path / "model.npz"
+    model.save(trained, path)
+    lst_time = os.path.getmtime(data_dir / "train.lst")
+    os.utime(path, (lst_time - 60, lst_time - 60))
+    model.ensure_model(data_dir, path)
+    assert os.path.getmtime(path) > lst_time
+
+
+def test_ensure_model_retrains_over_another_features_version(data_dir, trained, tmp_path):
+    path = tmp_path / "model.npz"
+    with path.open("wb") as file:
+        np.savez(file, weights=trained.weights[:3], bias=0.0, features_version=-1)
+    predictor = model.ensure_model(data_dir, path)
+    assert model.load(path).weights.shape == trained.weights.shape
+    assert predictor.weights.shape == trained.weights.shape
+
+
+def test_cli_trains_saves_and_reports(data_dir, tmp_path, capsys):
+    out = tmp_path / "cli-model.npz"
+    model.main(["--data", str(data_dir), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert out.is_file()
+    assert "test accuracy" in printed and "at or above 0.90 confidence" in printed
+    assert "trained in" in printed
