@@ -1,12 +1,26 @@
 """Shared fixtures: fake credentials before any client exists, moto, a Lambda context, and a
 loopback SageMaker endpoint whose answers each test scripts."""
 
+import io
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import boto3
+import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
+from moto import mock_aws  # imported before any handler, so its clients are interceptable
+
+from local.endpoint import ModelEndpoint
+
+# Kept for tests/integration, which talk to a deployed stack with the caller's own credentials.
+CALLER_AWS_ENVIRONMENT = {
+    name: os.environ.get(name)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+} | {"AWS_REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")}
 
 # Set before boto3 creates any client (handlers create theirs at import time, as on Lambda).
 os.environ.update(
@@ -23,12 +37,6 @@ os.environ.update(
     CONFIDENCE_THRESHOLD="0.90",
 )
 
-import boto3
-import pytest
-from aws_lambda_powertools.metrics.provider import cold_start
-from moto import mock_aws  # imported before any handler, so its clients are interceptable
-
-from local.endpoint import ModelEndpoint
 
 IMAGE_BUCKET = os.environ["IMAGE_BUCKET_NAME"]
 ENDPOINT_NAME = os.environ["ENDPOINT_NAME"]
@@ -85,6 +93,17 @@ def model(pytestconfig: pytest.Config) -> ScriptedModel:
     yield scripted
     scripted.answers.clear()
     scripted.default = [0.95, 0.05]
+
+
+@pytest.fixture
+def json_logs():
+    """Reads the structured log lines the handlers write (they share one Powertools logger)."""
+    from functions.serialize_image_data import app
+
+    buffer = io.StringIO()
+    previous = app.logger.registered_handler.setStream(buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    app.logger.registered_handler.setStream(previous)
 
 
 @pytest.fixture

@@ -96,12 +96,12 @@ def test_confident_image_succeeds_with_filter_body_as_output(flow, model):
     assert "image_data" not in json.loads(filter_input[0]), "the image goes no further than needed"
 
 
-def test_each_task_gets_the_execution_id_as_correlation_id(flow, model, capsys):
+def test_each_task_gets_the_execution_id_as_correlation_id(flow, model, json_logs):
     flow.put_image(KEY, make_image())
 
     execution = flow.run({"s3_key": KEY})
 
-    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"level"' in line]
+    logs = json_logs()
     assert {log["correlation_id"] for log in logs} == {execution["executionArn"]}
     assert {log["function_name"] for log in logs} == set(workflow.FUNCTIONS)
 
@@ -178,7 +178,7 @@ def test_throttled_task_is_retried_then_succeeds(flow):
 
 def test_throttling_beyond_the_retries_fails_with_the_service_error(flow):
     flow.put_image(KEY, make_image())
-    flow.lambda_server.throttle("FilterInferencesFunction", times=3)
+    flow.lambda_server.throttle("FilterInferencesFunction", times=4)  # 1 attempt + 3 retries
 
     execution = flow.run({"s3_key": KEY})
 
@@ -186,7 +186,7 @@ def test_throttling_beyond_the_retries_fails_with_the_service_error(flow):
         "FAILED",
         "Lambda.TooManyRequestsException",
     )
-    assert flow.lambda_server.invocations["FilterInferencesFunction"] == 3
+    assert flow.lambda_server.invocations["FilterInferencesFunction"] == 4
 
 
 SAMPLE_INPUTS = [

@@ -56,7 +56,7 @@ def test_content_type_comes_from_the_bytes_not_the_name(image_bucket, lambda_con
 
 
 def test_execution_id_is_the_correlation_id_and_no_image_is_logged(
-    stored_image, lambda_context, capsys
+    stored_image, lambda_context, json_logs
 ):
     execution_id = "arn:aws:states:us-east-1:123456789012:execution:sm:run-42"
 
@@ -64,7 +64,7 @@ def test_execution_id_is_the_correlation_id_and_no_image_is_logged(
         {"body": {"s3_key": KEY}, "execution_id": execution_id}, lambda_context
     )["body"]
 
-    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    logs = json_logs()
     assert logs, "the handler logs what it read"
     assert {log["correlation_id"] for log in logs} == {execution_id}
     assert all(body["image_data"] not in json.dumps(log) for log in logs)
