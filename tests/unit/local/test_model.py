@@ -187,3 +187,10 @@ def test_cli_trains_saves_and_reports(data_dir, tmp_path, capsys):
     assert out.is_file()
     assert "test accuracy" in printed and "at or above 0.90 confidence" in printed
     assert "trained in" in printed
+
+
+@pytest.mark.filterwarnings("error")  # an overflow in the sigmoid would warn
+@pytest.mark.parametrize("bias", [-1000.0, 1000.0])
+def test_extreme_logits_still_give_probabilities(trained, test_image, bias):
+    certain = model.ImageClassifier(np.zeros_like(trained.weights), bias)
+    assert sorted(certain(test_image)) == [0.0, 1.0]
