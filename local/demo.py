@@ -144,7 +144,10 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     stack.enter_context(environment({"AWS_ENDPOINT_URL_LAMBDA": lambda_server.url}))
 
     s3 = boto3.client("s3", region_name=args.region)
-    s3.create_bucket(Bucket=IMAGE_BUCKET)
+    location = {} if args.region == "us-east-1" else {"LocationConstraint": args.region}
+    s3.create_bucket(
+        Bucket=IMAGE_BUCKET, **({"CreateBucketConfiguration": location} if location else {})
+    )
     stepfunctions = boto3.client("stepfunctions", region_name=args.region)
     state_machine = workflow.create_state_machine(stepfunctions, args.region)
     outcomes = []
@@ -167,7 +170,7 @@ def classified(stepfunctions, execution_arn: str) -> list[float] | None:
     for event in events:
         details = event.get("stateExitedEventDetails", {})
         if details.get("name") == "ClassifyImage":
-            return json.loads(details["output"])["inferences"]
+            return json.loads(details["output"]).get("inferences")  # absent when it failed
     return None
 
 
@@ -177,7 +180,7 @@ def fake_credentials() -> dict[str, str]:
 
 def local_endpoint(args: argparse.Namespace, stack: ExitStack) -> dict[str, str]:
     """Train or reuse the local model and serve it; returns the variable that routes to it."""
-    predictor = ensure_model(args.workdir / "data", args.workdir / "model.joblib")
+    predictor = ensure_model(args.workdir / "data", args.workdir / "model.npz")
     capture = args.workdir / "data-capture"
     shutil.rmtree(capture, ignore_errors=True)  # the report covers this run only
     endpoint = stack.enter_context(

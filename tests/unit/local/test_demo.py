@@ -1,0 +1,135 @@
+"""`make demo` end to end, as a user runs it: a fresh process on a small generated archive."""
+
+import os
+import re
+import socketserver
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from training.synthetic import write_archive
+
+ROOT = Path(__file__).resolve().parents[3]
+ROW = re.compile(
+    r"^test/(?P<key>\S+)\s+(?P<true>\w+)\s+(?P<predicted>\S+)\s+(?P<conf>\S+)\s+(?P<result>\w+)$"
+)
+
+
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory) -> tuple[Path, str]:
+    """A SYNTHETIC archive in CIFAR-100's layout, small enough to train on in a second."""
+    path = tmp_path_factory.mktemp("archive") / "small-cifar-100.tar.gz"
+    md5 = write_archive(path, seed=3, train_per_class=60, test_per_class=8, other_per_class=1)
+    return path, md5
+
+
+def run_demo(workdir: Path, *args: str, env: dict[str, str] | None = None):
+    """`python -m local.demo` in a fresh process, with none of the test run's AWS settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    clean |= {"XDG_CACHE_HOME": str(workdir / "cache")} | (env or {})
+    command = [sys.executable, "-m", "local.demo", "--workdir", str(workdir), *args]
+    return subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=300)
+
+
+def rows(stdout: str) -> list[dict[str, str]]:
+    return [match.groupdict() for line in stdout.splitlines() if (match := ROW.match(line))]
+
+
+def test_demo_runs_the_workflow_for_each_image(small_archive, tmp_path):
+    archive, md5 = small_archive
+
+    result = run_demo(tmp_path, "--archive", str(archive), "--md5", md5, "--images", "6")
+
+    assert result.returncode == 0, result.stderr
+    table = rows(result.stdout)
+    assert len(table) == 6
+    assert {row["true"] for row in table} <= {"bicycle", "motorcycle"}
+    assert {row["result"] for row in table} <= {"SUCCEEDED", "ConfidenceThresholdNotMet"}
+    succeeded = sum(row["result"] == "SUCCEEDED" for row in table)
+    below = sum(row["result"] == "ConfidenceThresholdNotMet" for row in table)
+    assert (
+        f"6 executions: {succeeded} succeeded, {below} below the threshold "
+        "(ConfidenceThresholdNotMet), 0 other failures"
+    ) in result.stdout
+    for row in table:
+        if row["result"] == "SUCCEEDED":
+            assert float(row["conf"]) >= 0.90
+        else:
+            assert float(row["conf"]) < 0.90
+    captured = list(
+        (tmp_path / "data-capture" / "local-image-classifier" / "AllTraffic").rglob("*.jsonl")
+    )
+    assert sum(len(file.read_text().splitlines()) for file in captured) == 6
+    assert "inferences: 6" in result.stdout
+    for plot in ("confidence.png", "classes.png"):
+        assert (tmp_path / "report" / plot).read_bytes().startswith(b"\x89PNG")
+    assert '"correlation_id"' in (tmp_path / "functions.log").read_text()
+
+
+def test_second_run_reuses_data_and_model_and_picks_the_same_images(small_archive, tmp_path):
+    archive, md5 = small_archive
+    first = run_demo(tmp_path, "--archive", str(archive), "--md5", md5, "--images", "4")
+    model_time = (tmp_path / "model.npz").stat().st_mtime_ns
+
+    second = run_demo(tmp_path, "--archive", str(archive), "--md5", md5, "--images", "4")
+
+    assert second.returncode == 0, second.stderr
+    assert rows(second.stdout) == rows(first.stdout)
+    assert (tmp_path / "model.npz").stat().st_mtime_ns == model_time
+    assert "inferences: 4" in second.stdout, "the report covers this run only"
+
+
+def test_wrong_checksum_stops_at_once_with_a_message(small_archive, tmp_path):
+    archive, _ = small_archive
+
+    result = run_demo(tmp_path, "--archive", str(archive), "--md5", "0" * 32)
+
+    assert result.returncode == 2
+    assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_download_names_the_ways_on(tmp_path):
+    """The default is the real CIFAR-100; with no network, say so and name the options."""
+    proxy_refusing_all = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+
+    result = run_demo(tmp_path, env=proxy_refusing_all)
+
+    assert result.returncode == 2
+    assert "--archive" in result.stderr and "--synthetic" in result.stderr
+
+
+class ConnectRecorder(socketserver.StreamRequestHandler):
+    """An HTTPS proxy that records where a client wanted to go, then refuses to take it."""
+
+    def handle(self) -> None:
+        self.server.requests.append(self.rfile.readline().decode().strip())
+        self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_real_endpoint_mode_sends_invoke_endpoint_to_aws_not_to_moto(small_archive, tmp_path):
+    """moto must let sagemaker-runtime through: the call reaches the (recording) proxy."""
+    archive, md5 = small_archive
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), ConnectRecorder) as proxy:
+        proxy.requests = []
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        env = {
+            "HTTPS_PROXY": f"http://127.0.0.1:{proxy.server_address[1]}",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "AWS_ACCESS_KEY_ID": "example",
+            "AWS_SECRET_ACCESS_KEY": "example",
+        }
+        result = run_demo(
+            tmp_path,
+            *("--archive", str(archive), "--md5", md5, "--images", "2"),
+            *("--endpoint-name", "my-endpoint", "--region", "eu-west-1"),
+            env=env,
+        )
+        proxy.shutdown()
+
+    destinations = {request.split()[1] for request in proxy.requests}
+    assert destinations == {"runtime.sagemaker.eu-west-1.amazonaws.com:443"}
+    assert [row["result"] for row in rows(result.stdout)] == ["EndpointError", "EndpointError"]
+    assert result.returncode == 1, "a workflow that cannot classify is broken"
