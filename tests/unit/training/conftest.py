@@ -33,9 +33,16 @@ def dataset(small_archive, tmp_path, cache_dir):
     return etl.prepare(tmp_path / "dataset", archive=path, md5=md5)
 
 
-@pytest.fixture
-def session(aws):
+@pytest.fixture(scope="session")
+def boto_session():
+    """One session for all tests: its clients share the service models it has loaded."""
     return boto3.Session(region_name=REGION)
+
+
+@pytest.fixture
+def session(aws, boto_session):
+    """The shared session, inside moto: every client it makes is answered by moto."""
+    return boto_session
 
 
 @pytest.fixture

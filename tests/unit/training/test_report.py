@@ -1,0 +1,180 @@
+"""training.report on capture files written in SageMaker's layout and record format."""
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PIL import Image
+
+from training import report
+from training.aws import BucketNotFound
+from training.capture import NoCaptureFiles, read_captures
+
+START = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
+PNG_BYTES = base64.b64encode(b"\x89PNG\r\n\x1a\n...").decode()
+
+
+def record(probabilities, seconds, encoding="JSON"):
+    body = json.dumps(probabilities)
+    data = body if encoding == "JSON" else base64.b64encode(body.encode()).decode()
+    moment = START + timedelta(seconds=seconds)
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": "image/png",
+                    "mode": "INPUT",
+                    "data": PNG_BYTES,
+                    "encoding": "BASE64",
+                },
+                "endpointOutput": {
+                    "observedContentType": "application/json",
+                    "mode": "OUTPUT",
+                    "data": data,
+                    "encoding": encoding,
+                },
+            },
+            "eventMetadata": {
+                "eventId": f"event-{seconds}",
+                "inferenceTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "eventVersion": "0",
+        }
+    )
+
+
+def without_time(line):
+    parsed = json.loads(line)
+    del parsed["eventMetadata"]["inferenceTime"]
+    return json.dumps(parsed)
+
+
+def with_bad_base64(line):
+    parsed = json.loads(line)
+    parsed["captureData"]["endpointOutput"]["data"] = "not base64!"
+    return json.dumps(parsed)
+
+
+# Two hours of capture: 5 inferences (2 below 0.90, one exactly at it), 4 broken lines.
+CAPTURES = {
+    "scones/AllTraffic/2026/11/25/10/00-01-123-4a5b.jsonl": [
+        record([0.97, 0.03], 0),
+        record([0.2, 0.8], 30, "BASE64"),
+        "{not json",
+        "",
+    ],
+    "scones/AllTraffic/2026/11/25/11/00-02-456-6c7d.jsonl": [
+        record([0.05, 0.95], 3600),
+        record([0.55, 0.45], 3630, "BASE64"),
+        record([0.9, 0.1], 3660),
+        without_time(record([0.99, 0.01], 3690)),
+        record([0.3, 0.3, 0.4], 3700),
+        with_bad_base64(record([0.5, 0.5], 3710, "BASE64")),
+    ],
+}
+
+
+def write_captures(root, captures=CAPTURES):
+    for relative, lines in captures.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    return root
+
+
+def assert_is_png(path, size):
+    with Image.open(path) as image:
+        image.verify()
+        assert (image.format, image.size) == ("PNG", size)
+
+
+def test_report_figures_from_both_encodings_with_broken_lines(tmp_path):
+    summary = report.write_report(write_captures(tmp_path / "capture"), tmp_path / "report")
+    assert (summary.count, summary.below_threshold, summary.broken_lines) == (5, 2, 4)
+    assert summary.class_shares == {"bicycle": 0.6, "motorcycle": 0.4}
+    assert (summary.files, summary.threshold) == (2, 0.90)
+    assert_is_png(summary.confidence_plot, (1080, 540))
+    assert_is_png(summary.classes_plot, (600, 600))
+    assert summary.summary_file.read_text().splitlines() == [
+        "inferences: 5 (from 2 capture files)",
+        "below threshold 0.90: 2 (40.0%)",
+        "broken lines: 4",
+        "predicted classes: bicycle 60.0%, motorcycle 40.0%",
+    ]
+
+
+def test_the_threshold_moves_the_count_below_it(tmp_path):
+    summary = report.write_report(write_captures(tmp_path / "capture"), tmp_path / "out", 0.96)
+    assert summary.below_threshold == 4
+    assert "below threshold 0.96: 4 (80.0%)" in summary.text()
+
+
+def test_inferences_come_in_time_order_with_their_class(tmp_path):
+    captured = read_captures(write_captures(tmp_path / "capture"))
+    assert [inference.time for inference in captured.inferences] == sorted(
+        inference.time for inference in captured.inferences
+    )
+    first = captured.inferences[0]
+    assert (first.time, first.label, first.confidence) == (START, "bicycle", 0.97)
+    assert captured.inferences[1].label == "motorcycle"
+
+
+def test_reads_from_s3_only_under_the_prefix(tmp_path, session, bucket):
+    s3 = session.client("s3")
+    others = {"scones/AllTraffic/2026/11/25/12/x.jsonl": [record([0.6, 0.4], 7200)]}
+    for root, captures in [("capture", CAPTURES), ("capture-old", others)]:
+        for relative, lines in captures.items():
+            body = "\n".join(lines).encode()
+            s3.put_object(Bucket=bucket, Key=f"runs/{root}/{relative}", Body=body)
+    summary = report.write_report(f"s3://{bucket}/runs/capture", tmp_path / "out", s3=s3)
+    assert (summary.count, summary.broken_lines, summary.files) == (5, 4, 2)
+
+
+def test_s3_source_with_the_default_session(tmp_path, session, bucket):
+    s3 = session.client("s3")
+    s3.put_object(Bucket=bucket, Key="c/e/v/2026/11/25/10/a.jsonl", Body=record([0.1, 0.9], 0))
+    summary = report.write_report(f"s3://{bucket}/c", tmp_path / "out", region="us-east-1")
+    assert (summary.count, summary.class_shares["motorcycle"]) == (1, 1.0)
+
+
+def test_a_missing_bucket(tmp_path, aws):
+    with pytest.raises(BucketNotFound, match="absent-bucket"):
+        report.write_report("s3://absent-bucket/capture", tmp_path / "out", region="us-east-1")
+
+
+def test_no_capture_files(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoCaptureFiles, match=r"no \.jsonl files under"):
+        report.write_report(tmp_path / "empty", tmp_path / "out")
+
+
+def test_only_broken_lines_still_makes_a_report(tmp_path):
+    source = write_captures(tmp_path / "capture", {"e/v/2026/11/25/10/a.jsonl": ["{", "[]"]})
+    summary = report.write_report(source, tmp_path / "out")
+    assert (summary.count, summary.below_threshold, summary.broken_lines) == (0, 0, 2)
+    assert_is_png(summary.confidence_plot, (1080, 540))
+    assert_is_png(summary.classes_plot, (600, 600))
+    assert "predicted classes: bicycle 0.0%, motorcycle 0.0%" in summary.text()
+
+
+def test_cli_prints_the_summary_and_the_files(tmp_path, capsys):
+    source = write_captures(tmp_path / "capture")
+    report.main(["--source", str(source), "--out", str(tmp_path / "out"), "--threshold", "0.5"])
+    out = capsys.readouterr().out
+    assert "inferences: 5 (from 2 capture files)" in out
+    assert "below threshold 0.50: 0 (0.0%)" in out
+    assert f"wrote {tmp_path / 'out' / 'confidence.png'}" in out
+
+
+def test_cli_exits_with_a_message_when_there_is_nothing(tmp_path):
+    with pytest.raises(SystemExit, match=r"error: no \.jsonl files"):
+        report.main(["--source", str(tmp_path), "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize("threshold", ["1.5", "-0.1", "high"])
+def test_cli_rejects_a_threshold_outside_0_to_1(threshold, capsys):
+    with pytest.raises(SystemExit) as exited:
+        report.main(["--source", "x", "--threshold", threshold])
+    assert exited.value.code == 2
+    assert "--threshold" in capsys.readouterr().err

@@ -1,0 +1,189 @@
+"""Report: how sure the deployed model has been, from the endpoint's data capture.
+
+    python -m training.report --source s3://my-bucket/scones-unlimited/data-capture
+    python -m training.report --source captured/ --out build/report --threshold 0.93
+
+Reads every record of every capture file (S3 or a local folder; see `training.capture`)
+and writes three files to --out: `confidence.png` (each inference's confidence, the larger
+probability, over time, with the threshold line), `classes.png` (the share of each
+predicted class) and `summary.txt` (also printed). Figures are drawn on matplotlib's
+non-interactive Agg canvas, so no display is ever needed.
+"""
+
+import argparse
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+from training import aws, cifar
+from training.capture import Inference, read_captures
+from training.errors import exit_with_message
+
+DEFAULT_THRESHOLD = 0.90  # the workflow's ConfidenceThreshold default
+DEFAULT_OUT = Path("build/report")
+COLORS = dict(zip(cifar.CLASSES, sns.color_palette("pastel"), strict=False))
+THRESHOLD_COLOR = "#c0392b"
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    below_threshold: int
+    broken_lines: int
+    class_shares: dict[str, float]  # class -> share of inferences, 0..1
+    threshold: float
+    files: int
+    confidence_plot: Path
+    classes_plot: Path
+    summary_file: Path
+
+    def text(self) -> str:
+        below = self.below_threshold / self.count if self.count else 0.0
+        classes = ", ".join(f"{name} {share:.1%}" for name, share in self.class_shares.items())
+        return "\n".join(
+            [
+                f"inferences: {self.count} (from {self.files} capture files)",
+                f"below threshold {self.threshold:.2f}: {self.below_threshold} ({below:.1%})",
+                f"broken lines: {self.broken_lines}",
+                f"predicted classes: {classes or 'none'}",
+            ]
+        )
+
+
+def class_shares(inferences: Sequence[Inference]) -> dict[str, float]:
+    counts = Counter(inference.label for inference in inferences)
+    total = len(inferences)
+    return {name: counts[name] / total if total else 0.0 for name in cifar.CLASSES}
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def plot_confidence(inferences: Sequence[Inference], threshold: float, path: Path) -> Path:
+    """Each inference's confidence over time, coloured by class, and the threshold line."""
+    figure = Figure(figsize=(9, 4.5), layout="constrained")
+    axes = figure.subplots()
+    for name in cifar.CLASSES:
+        points = [inference for inference in inferences if inference.label == name]
+        times = [inference.time for inference in points]
+        confidences = [inference.confidence for inference in points]
+        axes.scatter(times, confidences, s=28, color=COLORS[name], edgecolor="#555", label=name)
+    axes.axhline(
+        threshold, color=THRESHOLD_COLOR, linestyle="--", label=f"threshold {threshold:.2f}"
+    )
+    lowest = min([threshold, 0.5, *(inference.confidence for inference in inferences)])
+    axes.set(
+        ylim=(lowest - 0.02, 1.01), ylabel="confidence (larger probability)", xlabel="time (UTC)"
+    )
+    below = sum(inference.confidence < threshold for inference in inferences)
+    axes.set_title(
+        f"Confidence of each inference: {below} of {len(inferences)} below the threshold"
+    )
+    if inferences:
+        locator = AutoDateLocator()
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    else:
+        axes.text(0.5, 0.5, "no inferences captured", transform=axes.transAxes, ha="center")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return _save(figure, path)
+
+
+def plot_classes(inferences: Sequence[Inference], path: Path) -> Path:
+    """The share of each predicted class as a pie."""
+    figure = Figure(figsize=(5, 5), layout="constrained")
+    axes = figure.subplots()
+    counts = Counter(inference.label for inference in inferences)
+    present = [name for name in cifar.CLASSES if counts[name]]
+    if present:
+        axes.pie(
+            [counts[name] for name in present],
+            labels=[f"{name} ({counts[name]})" for name in present],
+            colors=[COLORS[name] for name in present],
+            autopct="%1.1f%%",
+            startangle=90,
+            counterclock=False,
+            wedgeprops={"edgecolor": "white"},
+        )
+    else:
+        axes.text(0.5, 0.5, "no inferences captured", transform=axes.transAxes, ha="center")
+        axes.set_axis_off()
+    axes.set_title(f"Predicted classes of {len(inferences)} inferences")
+    return _save(figure, path)
+
+
+def write_report(
+    capture_source: str | Path,
+    out_dir: Path,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    s3: Any = None,
+    region: str | None = None,
+) -> Summary:
+    """Read the captures under `capture_source` (s3://... or a folder) and write the report."""
+    if s3 is None and str(capture_source).startswith("s3://"):
+        s3 = aws.session(region).client("s3")
+    captured = read_captures(capture_source, s3)
+    inferences = captured.inferences
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = Summary(
+        count=len(inferences),
+        below_threshold=sum(inference.confidence < threshold for inference in inferences),
+        broken_lines=captured.broken_lines,
+        class_shares=class_shares(inferences),
+        threshold=threshold,
+        files=captured.files,
+        confidence_plot=plot_confidence(inferences, threshold, out_dir / "confidence.png"),
+        classes_plot=plot_classes(inferences, out_dir / "classes.png"),
+        summary_file=out_dir / "summary.txt",
+    )
+    summary.summary_file.write_text(summary.text() + "\n")
+    return summary
+
+
+def threshold_value(value: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(f"{value}: the threshold is a probability, 0 to 1")
+    return number
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.report",
+        description="Plot the confidence and the predicted classes of every captured "
+        "inference, and summarise them.",
+    )
+    parser.add_argument(
+        "--source", required=True, help="s3://BUCKET/PREFIX of the data capture, or a folder"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
+    parser.add_argument(
+        "--threshold", type=threshold_value, default=DEFAULT_THRESHOLD, help="%(default)s"
+    )
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    with exit_with_message():
+        summary = write_report(args.source, args.out, args.threshold, region=args.region)
+        print(summary.text())
+        print(f"wrote {summary.confidence_plot}, {summary.classes_plot}, {summary.summary_file}")
+
+
+if __name__ == "__main__":
+    main()
