@@ -80,9 +80,10 @@ class LambdaInvokeServer:
         if name not in self.handlers:
             return _service_error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", name_or_arn)
         with self._lock:
-            throttled = self._throttled[name] > 0
-            self._throttled[name] -= throttled
             self.invocations[name] += 1
+            throttled = self._throttled[name] > 0
+            if throttled:
+                self._throttled[name] -= 1
         if throttled:
             return _service_error(HTTPStatus.TOO_MANY_REQUESTS, "TooManyRequestsException", name)
         context = InvocationContext(name, name_or_arn if name_or_arn.startswith("arn:") else name)

@@ -18,10 +18,13 @@ from workflow_common.images import content_type_of, decode_base64
 from workflow_common.inferences import parse_inferences
 
 logger = Logger()
-# botocore retries throttling and transient faults itself (standard mode, with backoff).
+# botocore retries throttling and transient faults itself (standard mode, with backoff);
+# 3 attempts of at most 2 + 10 s stay within the function's 45 s timeout.
 sagemaker_runtime = boto3.client(
     "sagemaker-runtime",
-    config=Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=20),
+    config=Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10
+    ),
 )
 
 
