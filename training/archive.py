@@ -13,7 +13,6 @@ import pickle
 import tarfile
 import urllib.request
 import zlib
-from http.client import IncompleteRead
 from pathlib import Path
 from typing import IO, Any
 from urllib.error import URLError
@@ -102,8 +101,6 @@ def _fetch(url: str, destination: Path) -> None:
         with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked above)
             expected = int(response.headers.get("Content-Length") or 0) or None
             received = _stream(response, destination, expected)
-    except IncompleteRead as error:
-        raise TruncatedArchive(f"the download of {url} ended early ({error}); run again") from error
     except (URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise DownloadUnavailable(f"cannot download {url} ({reason}). {WAYS_ON}") from error
@@ -153,16 +150,20 @@ def read_splits(path: Path) -> dict[str, dict[bytes, Any]]:
             for member in archive:
                 if member.name in wanted and member.isfile():
                     splits[wanted[member.name]] = _unpickle(archive.extractfile(member))
-    except (EOFError, pickle.UnpicklingError) as error:
-        raise TruncatedArchive(f"{path} ends too early ({error})") from error
-    except (tarfile.ReadError, zlib.error) as error:
-        if "unexpected end" in str(error) or "empty file" in str(error):
-            raise TruncatedArchive(f"{path} ends too early ({error})") from error
-        raise NotCifarArchive(f"{path} is not a tar.gz archive ({error})") from error
+    except (EOFError, pickle.UnpicklingError, tarfile.ReadError, zlib.error) as error:
+        raise _unreadable(path, error) from error
     missing = sorted(set(wanted) - {f"{cifar.ROOT}/{split}" for split in splits})
     if missing:
         raise NotCifarArchive(f"{path} lacks {', '.join(missing)}: not CIFAR-100's layout")
     return splits
+
+
+def _unreadable(path: Path, error: Exception) -> TrainingError:
+    """Name what went wrong reading an archive whose checksum was as expected."""
+    cut = ("unexpected end of data", "empty file", "pickle data was truncated")
+    if isinstance(error, EOFError) or any(sign in str(error) for sign in cut):
+        return TruncatedArchive(f"{path} ends too early ({error}): an interrupted copy?")
+    return NotCifarArchive(f"{path} is not a readable tar.gz of CIFAR-100 pickles ({error})")
 
 
 def _unpickle(stream: IO[bytes] | None) -> dict[bytes, Any]:

@@ -86,22 +86,20 @@ def data_capture_config(capture_uri: str) -> dict[str, Any]:
 
 
 def ensure_nothing_deployed(sagemaker: Any, name: str) -> None:
-    """Refuse to build on what a previous deployment left: clean up first."""
+    """Refuse to build on what an earlier deployment left: it is cleaned up first."""
+    describers = {
+        "endpoint": (sagemaker.describe_endpoint, "EndpointName"),
+        "endpoint configuration": (sagemaker.describe_endpoint_config, "EndpointConfigName"),
+        "model": (sagemaker.describe_model, "ModelName"),
+    }
     found = [
         kind
-        for kind, answer in [
-            ("endpoint", describe_or_none(sagemaker.describe_endpoint, EndpointName=name)),
-            (
-                "endpoint configuration",
-                describe_or_none(sagemaker.describe_endpoint_config, EndpointConfigName=name),
-            ),
-            ("model", describe_or_none(sagemaker.describe_model, ModelName=name)),
-        ]
-        if answer
+        for kind, (describe, parameter) in describers.items()
+        if describe_or_none(describe, **{parameter: name})
     ]
     if found:
         raise AlreadyDeployed(
-            f"{' and '.join(found)} {name!r} already exist(s): remove with "
+            f"{name!r} already names an existing {', '.join(found)}; remove them with "
             f"python -m training.cleanup --endpoint-name {name}, or choose another --endpoint-name"
         )
 
@@ -157,11 +155,6 @@ def deploy(sagemaker: Any, deployment: Deployment, *, timeout_seconds: float) ->
     ensure_nothing_deployed(sagemaker, deployment.endpoint_name)
     region = sagemaker.meta.region_name
     create(sagemaker, deployment, image_uris.retrieve(ALGORITHM, region))
-    print(
-        f"waiting for endpoint {deployment.endpoint_name} to be InService "
-        f"(usually 5-10 minutes, at most {timeout_seconds:.0f} s)...",
-        flush=True,
-    )
     wait_in_service(sagemaker, deployment.endpoint_name, timeout_seconds)
 
 
@@ -200,10 +193,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def deployment_from_args(sagemaker: Any, args: argparse.Namespace) -> Deployment:
+    """What to deploy, checked before anything is created."""
     if args.training_job:
         model_data, job_role = model_from_training_job(sagemaker, args.training_job)
     else:
-        aws.split_s3_uri(args.model_data)
+        aws.split_s3_uri(args.model_data)  # raises InvalidS3Uri for anything but s3://...
         model_data, job_role = args.model_data, None
     role = args.role or job_role
     if not role:
@@ -220,10 +214,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     with exit_with_message():
         sagemaker = aws.session(args.region).client("sagemaker")
         deployment = deployment_from_args(sagemaker, args)
+        print(
+            f"deploying endpoint {deployment.endpoint_name}: usually 5-10 minutes until it is "
+            f"InService (giving up after {args.timeout_seconds:.0f} s)...",
+            flush=True,
+        )
         deploy(sagemaker, deployment, timeout_seconds=args.timeout_seconds)
-        print(f"endpoint {deployment.endpoint_name} is InService")
-        print(f"data capture: {deployment.capture_uri}")
-        print(f"wire the workflow to it: {sam_deploy_line(deployment.endpoint_name)}")
+        name = deployment.endpoint_name
+        print(f"endpoint {name} is InService, capturing to {deployment.capture_uri}")
+        print(f"report later: python -m training.report --source {deployment.capture_uri}")
+        print(f"remove it all: python -m training.cleanup --endpoint-name {name}")
+        print(f"wire the workflow to it: {sam_deploy_line(name)}")
 
 
 if __name__ == "__main__":

@@ -205,6 +205,7 @@ def prepare(
     else:
         verify_md5(Path(path), expected)
     splits = read_splits(Path(path))
+    (out_dir / MARKER).unlink(missing_ok=True)  # a write that fails midway is never reused
     counts = {split: write_split(out_dir, split, splits[split]) for split in cifar.SPLITS}
     (out_dir / MARKER).write_text(json.dumps(_marker(expected, counts), indent=1))
     return _dataset(out_dir, expected, counts, reused=False)

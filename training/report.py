@@ -1,6 +1,6 @@
 """Report: how sure the deployed model has been, from the endpoint's data capture.
 
-    python -m training.report --source s3://my-bucket/scones-unlimited/data-capture
+    python -m training.report --bucket my-bucket     # the capture training.deploy set up
     python -m training.report --source captured/ --out build/report --threshold 0.93
 
 Reads every record of every capture file (S3 or a local folder; see `training.capture`)
@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from training import aws, cifar
 from training.capture import Inference, read_captures
 from training.errors import exit_with_message
+from training.layout import DEFAULT_PREFIX, S3Layout
 
 DEFAULT_THRESHOLD = 0.90  # the workflow's ConfidenceThreshold default
 DEFAULT_OUT = Path("build/report")
@@ -166,15 +167,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Plot the confidence and the predicted classes of every captured "
         "inference, and summarise them.",
     )
-    parser.add_argument(
-        "--source", required=True, help="s3://BUCKET/PREFIX of the data capture, or a folder"
-    )
+    parser.add_argument("--source", help="s3://... of the data capture, or a local folder")
+    parser.add_argument("--bucket", help="instead of --source: training.deploy's --bucket")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="with --bucket: %(default)s")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
     parser.add_argument(
         "--threshold", type=threshold_value, default=DEFAULT_THRESHOLD, help="%(default)s"
     )
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not (args.source or args.bucket):
+        parser.error("name the data capture: --source, or --bucket (and --prefix)")
+    args.source = args.source or S3Layout(args.bucket, args.prefix).capture_uri
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:

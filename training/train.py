@@ -102,10 +102,6 @@ class RoleNotUsable(TrainingError):
     """SageMaker cannot use the given (or the caller's) role for training."""
 
 
-class InvalidHyperparameter(TrainingError):
-    """A --hyperparameter that is not KEY=VALUE."""
-
-
 @dataclass(frozen=True)
 class JobSettings:
     role: str | None = None
@@ -149,6 +145,7 @@ def hyperparameters(num_training_samples: int, overrides: Mapping[str, str]) -> 
 
 
 def channels(layout: S3Layout) -> list[InputData]:
+    """The four channels of image-format training, all `application/x-image`."""
     return [
         InputData(
             channel_name=name, data_source=layout.channel_uri(name), content_type=CONTENT_TYPE
@@ -160,8 +157,7 @@ def channels(layout: S3Layout) -> list[InputData]:
 def model_trainer(
     boto_session: boto3.Session, layout: S3Layout, settings: JobSettings, params: dict[str, str]
 ) -> ModelTrainer:
-    spot = settings.spot
-    run_id = f"{settings.job_name}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+    """A ModelTrainer for the algorithm's image, these hyperparameters and the settings."""
     return ModelTrainer(
         sagemaker_session=Session(boto_session=boto_session),
         training_image=image_uris.retrieve(ALGORITHM, boto_session.region_name),
@@ -171,23 +167,31 @@ def model_trainer(
         compute=Compute(
             instance_type=settings.instance_type,
             instance_count=1,
-            enable_managed_spot_training=spot,
+            enable_managed_spot_training=settings.spot,
         ),
         stopping_condition=StoppingCondition(
             max_runtime_in_seconds=settings.max_runtime_seconds,
-            max_wait_time_in_seconds=_max_wait(settings) if spot else None,
+            max_wait_time_in_seconds=_max_wait(settings),
         ),
         output_data_config=OutputDataConfig(s3_output_path=layout.output_uri),
-        # A spot job resumes from its checkpoints after an interruption; one folder per run,
-        # so a new job never resumes an old one's.
-        checkpoint_config=CheckpointConfig(s3_uri=layout.uri("checkpoints", run_id))
-        if spot
-        else None,
+        checkpoint_config=_checkpoints(layout, settings),
     )
 
 
-def _max_wait(settings: JobSettings) -> int:
+def _max_wait(settings: JobSettings) -> int | None:
+    """Spot only: the time allowed for waiting on capacity and for the run itself."""
+    if not settings.spot:
+        return None
     return settings.max_wait_seconds or 2 * settings.max_runtime_seconds
+
+
+def _checkpoints(layout: S3Layout, settings: JobSettings) -> CheckpointConfig | None:
+    """Spot only: where an interrupted job resumes from; one folder per run, so a new job
+    never resumes an old one's."""
+    if not settings.spot:
+        return None
+    run_id = f"{settings.job_name}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+    return CheckpointConfig(s3_uri=layout.uri("checkpoints", run_id))
 
 
 def start_training(
@@ -238,21 +242,6 @@ def outcome(job: TrainingJob, layout: S3Layout) -> TrainingRun:
     )
 
 
-def train(
-    boto_session: boto3.Session,
-    layout: S3Layout,
-    settings: JobSettings,
-    *,
-    overrides: Mapping[str, str] | None = None,
-    wait: bool = True,
-) -> TrainingRun:
-    """Start the job and, with `wait`, follow it to the end; describe the outcome."""
-    job = start_training(boto_session, layout, settings, overrides)
-    if wait:
-        follow(job)
-    return outcome(job, layout)
-
-
 def hyperparameter(value: str) -> tuple[str, str]:
     """argparse type: KEY=VALUE."""
     key, sep, val = value.partition("=")
@@ -297,6 +286,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def describe(run: TrainingRun, layout: S3Layout, waited: bool) -> str:
+    """What became of the job, where its model is (or will be), and what to run next."""
     deploy = (
         f"python -m training.deploy --training-job {run.job_name} "
         f"--bucket {layout.bucket} --prefix {layout.prefix}"
@@ -304,7 +294,6 @@ def describe(run: TrainingRun, layout: S3Layout, waited: bool) -> str:
     if not waited:
         return "\n".join(
             [
-                f"started training job {run.job_name}",
                 f"model artifact, once it completes: {run.model_artifact}",
                 f"follow it: aws sagemaker describe-training-job --training-job-name "
                 f"{run.job_name} --query TrainingJobStatus",
@@ -334,8 +323,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     layout = S3Layout(args.bucket, args.prefix)
     with exit_with_message():
         session = aws.session(args.region)
-        run = train(session, layout, settings, overrides=dict(args.hyperparameter), wait=args.wait)
-        print(describe(run, layout, args.wait))
+        job = start_training(session, layout, settings, dict(args.hyperparameter))
+        print(f"started training job {job.training_job_name}", flush=True)
+        if args.wait:
+            follow(job)
+        print(describe(outcome(job, layout), layout, args.wait))
 
 
 if __name__ == "__main__":

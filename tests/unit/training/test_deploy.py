@@ -61,7 +61,9 @@ def test_creates_model_config_with_full_data_capture_and_endpoint(
         "InService",
     )
     out = capsys.readouterr().out.splitlines()
-    assert "endpoint scones-test is InService" in out
+    capture = f"s3://{uploaded.bucket}/runs/test/data-capture"
+    assert f"endpoint scones-test is InService, capturing to {capture}" in out
+    assert f"report later: python -m training.report --source {capture}" in out
     assert (
         out[-1]
         == "wire the workflow to it: sam deploy --parameter-overrides EndpointName=scones-test"
@@ -94,7 +96,8 @@ def test_a_second_deployment_of_the_same_name_is_refused(uploaded, job_name, cap
     with pytest.raises(SystemExit) as exited:
         deploy.main(deploy_args(job_name, uploaded))
     message = str(exited.value.code)
-    assert message.startswith("error: endpoint and endpoint configuration and model")
+    existing = "an existing endpoint, endpoint configuration, model"
+    assert message.startswith(f"error: 'scones-image-classification' already names {existing}")
     assert "python -m training.cleanup --endpoint-name scones-image-classification" in message
 
 

@@ -102,10 +102,25 @@ def test_truncated_archive(small_archive, tmp_path, cache_dir):
         etl.prepare(tmp_path / "out", archive=truncated, md5=md5_of(truncated))
 
 
+def test_a_cut_pickle_inside_a_whole_archive(tmp_path, cache_dir):
+    split = synthetic.python2_pickle({cifar.DATA: np.zeros((4, 3072), np.uint8)})
+    path = tmp_path / "cut.tar.gz"
+    md5 = write_tar_gz(path, {"train": split[: len(split) // 2], "test": split})
+    with pytest.raises(etl.TruncatedArchive, match="ends too early"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_a_member_that_is_no_pickle(tmp_path, cache_dir):
+    path = tmp_path / "garbage.tar.gz"
+    md5 = write_tar_gz(path, {"train": b"\xea\x00 no pickle", "test": b"\xea"})
+    with pytest.raises(etl.NotCifarArchive, match=r"pickles \(invalid load key"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
 def test_a_file_that_is_not_a_tar_gz(tmp_path, cache_dir):
     text = tmp_path / "notes.tar.gz"
     text.write_text("not an archive")
-    with pytest.raises(etl.NotCifarArchive, match=r"not a tar\.gz"):
+    with pytest.raises(etl.NotCifarArchive, match=r"not a readable tar\.gz"):
         etl.prepare(tmp_path / "out", archive=text, md5=md5_of(text))
 
 
@@ -137,15 +152,26 @@ def test_pickles_cannot_run_code(tmp_path, cache_dir):
         etl.prepare(tmp_path / "out", archive=path, md5=md5)
 
 
-def test_image_names_cannot_leave_the_split_folder(tmp_path, cache_dir):
+def escaping_archive(path):
     batch = synthetic.make_split("train", [1] * cifar.FINE_LABEL_COUNT, np.random.default_rng(0))
     batch[cifar.FILENAMES] = [b"../../escaped.png"] * len(batch[cifar.FILENAMES])
-    path = tmp_path / "escaping.tar.gz"
     split = synthetic.python2_pickle(batch)
-    md5 = write_tar_gz(path, {"train": split, "test": split})
+    return path, write_tar_gz(path, {"train": split, "test": split})
+
+
+def test_image_names_cannot_leave_the_split_folder(tmp_path, cache_dir):
+    path, md5 = escaping_archive(tmp_path / "escaping.tar.gz")
     with pytest.raises(etl.NotCifarArchive, match=r"escaped\.png"):
         etl.prepare(tmp_path / "out", archive=path, md5=md5)
     assert not (tmp_path / "escaped.png").exists()
+
+
+def test_a_failed_extraction_is_not_reused_later(dataset, small_archive, tmp_path):
+    path, md5 = escaping_archive(tmp_path / "escaping.tar.gz")
+    with pytest.raises(etl.NotCifarArchive):
+        etl.prepare(dataset.root, archive=path, md5=md5)
+    again = etl.prepare(dataset.root, archive=small_archive[0], md5=small_archive[1])
+    assert not again.reused and again.counts == dataset.counts
 
 
 def test_a_missing_archive_file(tmp_path, cache_dir):
@@ -215,7 +241,7 @@ def test_a_cut_download_is_a_truncated_archive(server, small_archive, tmp_path, 
     handler, url = server
     handler.length = len(handler.body)
     handler.body = handler.body[:10_000]
-    with pytest.raises(etl.TruncatedArchive, match=r"ended (early|after)"):
+    with pytest.raises(etl.TruncatedArchive, match=r"ended after 10000 of \d+ bytes"):
         etl.prepare(tmp_path / "out", md5=small_archive[1], url=url)
     assert not list(cache_dir.glob("*"))
 
@@ -231,6 +257,11 @@ def closed_port_url():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/cifar-100-python.tar.gz"
+
+
+def test_only_http_addresses_are_downloaded(tmp_path, cache_dir):
+    with pytest.raises(etl.DownloadUnavailable, match="not an http"):
+        etl.prepare(tmp_path / "out", url="file:///etc/passwd")
 
 
 def test_unreachable_download_names_the_ways_on(tmp_path, cache_dir):
@@ -332,5 +363,5 @@ def test_archive_and_synthetic_exclude_each_other(capsys):
 def test_a_gzip_that_holds_no_tar(tmp_path, cache_dir):
     path = tmp_path / "plain.tar.gz"
     path.write_bytes(gzip.compress(b"just some bytes, not a tar"))
-    with pytest.raises(etl.NotCifarArchive, match=r"not a tar\.gz"):
+    with pytest.raises(etl.NotCifarArchive, match=r"not a readable tar\.gz"):
         etl.prepare(tmp_path / "out", archive=path, md5=md5_of(path))

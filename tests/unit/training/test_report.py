@@ -138,6 +138,21 @@ def test_s3_source_with_the_default_session(tmp_path, session, bucket):
     assert (summary.count, summary.class_shares["motorcycle"]) == (1, 1.0)
 
 
+def test_cli_finds_the_capture_from_bucket_and_prefix(tmp_path, session, bucket, capsys):
+    key = "runs/test/data-capture/scones/AllTraffic/2026/11/25/10/a.jsonl"
+    session.client("s3").put_object(Bucket=bucket, Key=key, Body=record([0.1, 0.9], 0))
+    argv = ["--bucket", bucket, "--prefix", "runs/test", "--out", str(tmp_path)]
+    report.main([*argv, "--region", "us-east-1"])
+    assert "inferences: 1 (from 1 capture files)" in capsys.readouterr().out
+
+
+def test_cli_needs_a_source_or_a_bucket(capsys):
+    with pytest.raises(SystemExit) as exited:
+        report.main([])
+    assert exited.value.code == 2
+    assert "--source, or --bucket" in capsys.readouterr().err
+
+
 def test_a_missing_bucket(tmp_path, aws):
     with pytest.raises(BucketNotFound, match="absent-bucket"):
         report.write_report("s3://absent-bucket/capture", tmp_path / "out", region="us-east-1")
@@ -149,10 +164,24 @@ def test_no_capture_files(tmp_path):
         report.write_report(tmp_path / "empty", tmp_path / "out")
 
 
+def with_encoding(line, encoding):
+    parsed = json.loads(line)
+    parsed["captureData"]["endpointOutput"]["encoding"] = encoding
+    return json.dumps(parsed)
+
+
 def test_only_broken_lines_still_makes_a_report(tmp_path):
-    source = write_captures(tmp_path / "capture", {"e/v/2026/11/25/10/a.jsonl": ["{", "[]"]})
+    broken = [
+        "{",
+        "[]",
+        with_encoding(record([0.9, 0.1], 0), "CSV"),
+        record([1.5, -0.5], 1),
+        record([True, False], 2),
+        record({"prediction": [0.9, 0.1]}, 3),
+    ]
+    source = write_captures(tmp_path / "capture", {"e/v/2026/11/25/10/a.jsonl": broken})
     summary = report.write_report(source, tmp_path / "out")
-    assert (summary.count, summary.below_threshold, summary.broken_lines) == (0, 0, 2)
+    assert (summary.count, summary.below_threshold, summary.broken_lines) == (0, 0, 6)
     assert_is_png(summary.confidence_plot, (1080, 540))
     assert_is_png(summary.classes_plot, (600, 600))
     assert "predicted classes: bicycle 0.0%, motorcycle 0.0%" in summary.text()

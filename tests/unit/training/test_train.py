@@ -101,9 +101,9 @@ def test_cli_no_wait_prints_the_artifact_and_how_to_follow(session, uploaded, ro
 
 def test_cli_waits_by_default_and_prints_the_outcome(session, uploaded, role, capsys):
     train.main(["--bucket", uploaded.bucket, "--prefix", uploaded.prefix, "--role", role])
-    first, artifact, _ = capsys.readouterr().out.splitlines()
-    assert first.endswith(": Completed, validation accuracy n/a")
-    job_name = first.removeprefix("training job ").split(":")[0]
+    started, first, artifact, _ = capsys.readouterr().out.splitlines()
+    job_name = started.removeprefix("started training job ")
+    assert first == f"training job {job_name}: Completed, validation accuracy n/a"
     assert (
         artifact
         == f"model artifact: {described(session, job_name)['ModelArtifacts']['S3ModelArtifacts']}"
