@@ -165,7 +165,7 @@ def sam_deploy_line(endpoint_name: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m training.deploy",
-        description="Deploy the trained model to an endpoint with data capture at 100 %%.",
+        description="Deploy the trained model to an endpoint with data capture at 100 %.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--training-job", help="a completed job of training.train")
@@ -180,10 +180,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bucket", help="bucket for the captured data")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="default: %(default)s")
     parser.add_argument("--capture-uri", help="default: s3://BUCKET/PREFIX/data-capture")
-    parser.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE, help="%(default)s")
-    parser.add_argument("--instance-count", type=int, default=1, help="%(default)s")
     parser.add_argument(
-        "--timeout-seconds", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="%(default)s"
+        "--instance-type", default=DEFAULT_INSTANCE_TYPE, help="default: %(default)s"
+    )
+    parser.add_argument("--instance-count", type=int, default=1, help="default: %(default)s")
+    parser.add_argument(
+        "--timeout-seconds",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="how long to wait for InService; default: %(default)s",
     )
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
     args = parser.parse_args(argv)

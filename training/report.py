@@ -172,7 +172,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="with --bucket: %(default)s")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
     parser.add_argument(
-        "--threshold", type=threshold_value, default=DEFAULT_THRESHOLD, help="%(default)s"
+        "--threshold",
+        type=threshold_value,
+        default=DEFAULT_THRESHOLD,
+        help="the workflow's confidence threshold; default: %(default)s",
     )
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
     args = parser.parse_args(argv)

@@ -261,11 +261,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="default: %(default)s")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
     parser.add_argument("--role", help="SageMaker execution role ARN (default: your own role)")
-    parser.add_argument("--job-name", default=DEFAULT_JOB_NAME, help="base name: %(default)s")
-    parser.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE, help="%(default)s")
+    parser.add_argument(
+        "--job-name",
+        default=DEFAULT_JOB_NAME,
+        help="base of the job name (a timestamp is added); default: %(default)s",
+    )
+    parser.add_argument(
+        "--instance-type", default=DEFAULT_INSTANCE_TYPE, help="default: %(default)s"
+    )
     parser.add_argument("--spot", action="store_true", help="managed spot training")
     parser.add_argument(
-        "--max-runtime-seconds", type=int, default=DEFAULT_MAX_RUNTIME_SECONDS, help="%(default)s"
+        "--max-runtime-seconds",
+        type=int,
+        default=DEFAULT_MAX_RUNTIME_SECONDS,
+        help="default: %(default)s",
     )
     parser.add_argument("--max-wait-seconds", type=int, help="with --spot (default: 2 x runtime)")
     parser.add_argument(

@@ -128,7 +128,7 @@ def test_model_data_needs_a_role(aws):
 
 def test_model_data_must_be_an_s3_uri(aws):
     with pytest.raises(SystemExit, match="error: not an S3 URI"):
-        deploy.main(["--model-data", "/tmp/model.tar.gz", "--bucket", "b", "--region", REGION])
+        deploy.main(["--model-data", "model.tar.gz", "--bucket", "b", "--region", REGION])
 
 
 def test_a_capture_destination_is_required(capsys):
