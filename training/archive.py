@@ -125,7 +125,8 @@ def _stream(response: IO[bytes], destination: Path, total: int | None) -> int:
 
 def synthetic_archive(cache_dir: Path, seed: int) -> tuple[Path, str]:
     """The SYNTHETIC stand-in for `seed` and its MD5, generated once per seed."""
-    path = cache_dir / f"synthetic-cifar-100-python-seed{seed}.tar.gz"
+    name = f"synthetic-cifar-100-python-v{synthetic.GENERATOR_VERSION}-seed{seed}.tar.gz"
+    path = cache_dir / name
     checksum = path.with_name(path.name + ".md5")
     if path.exists() and checksum.exists():
         return path, checksum.read_text().strip()

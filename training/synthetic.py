@@ -56,6 +56,8 @@ COARSE_LABEL_OF = {
     for fine in fines
 }
 
+# Bump whenever the drawing changes: cached archives are named by it, so none goes stale.
+GENERATOR_VERSION = 2
 SUPERSAMPLE = 4  # shapes are drawn 4x larger, then shrunk: smooth edges, sub-pixel sizes
 CANVAS = cifar.IMAGE_SIDE * SUPERSAMPLE
 HARD_SHARE = 0.4  # share of bicycles and motorcycles drawn faint or partly hidden

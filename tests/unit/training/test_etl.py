@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training import cifar, etl, synthetic
+from training import archive, cifar, etl, synthetic
 from training.archive import md5_of
 
 from .conftest import SMALL
@@ -181,13 +181,21 @@ def test_a_missing_archive_file(tmp_path, cache_dir):
 
 def test_synthetic_is_generated_once_and_said_to_be_synthetic(tmp_path, cache_dir, capsys):
     etl.main(["--synthetic", "--seed", "5", "--out", str(tmp_path / "one")])
-    cached = cache_dir / "synthetic-cifar-100-python-seed5.tar.gz"
+    (cached,) = cache_dir.glob("synthetic-cifar-100-python-v*-seed5.tar.gz")
     stamp = cached.stat().st_mtime_ns
     second = etl.prepare(tmp_path / "two", synthetic=True, seed=5)
     assert "SYNTHETIC archive (not CIFAR-100)" in capsys.readouterr().out
     assert cached.stat().st_mtime_ns == stamp
     assert (second.counts, second.archive_md5) == ({"train": 1000, "test": 200}, md5_of(cached))
     assert len(etl.read_lst(tmp_path / "one" / "train.lst")) == 1000
+
+
+def test_cached_synthetic_archive_is_named_by_generator_version(cache_dir, monkeypatch):
+    """A new drawing must never be served from an archive cached by an older generator."""
+    path, _ = archive.synthetic_archive(cache_dir, seed=1)
+    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
+    newer, _ = archive.synthetic_archive(cache_dir, seed=1)
+    assert newer != path and newer.exists()
 
 
 def test_read_lst_names_the_malformed_line(tmp_path):
