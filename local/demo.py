@@ -228,6 +228,15 @@ def totals(outcomes: list[Outcome]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # the ExitStack has stopped the servers and moto on the way out
+        print("\ninterrupted: servers stopped, nothing left running", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status: 0 unless the workflow itself broke (low confidence is the workflow working)."""
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # it logs each failed execution
     try:
         etl.prepare(
@@ -241,12 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     images = pick_images(args.workdir / "data", args.images, args.seed)
-    try:
-        with ExitStack() as stack:
-            outcomes = run_workflow(args, images, stack)
-    except KeyboardInterrupt:
-        print("\ninterrupted: servers stopped, nothing left running", file=sys.stderr)
-        return 130
+    with ExitStack() as stack:
+        outcomes = run_workflow(args, images, stack)
     print_table(outcomes)
     print(f"the functions' logs: {args.workdir / 'functions.log'}")
     if not args.endpoint_name:

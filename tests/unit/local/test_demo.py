@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import socketserver
 import subprocess
 import sys
@@ -133,3 +134,22 @@ def test_real_endpoint_mode_sends_invoke_endpoint_to_aws_not_to_moto(small_archi
     assert destinations == {"runtime.sagemaker.eu-west-1.amazonaws.com:443"}
     assert [row["result"] for row in rows(result.stdout)] == ["EndpointError", "EndpointError"]
     assert result.returncode == 1, "a workflow that cannot classify is broken"
+
+
+def test_ctrl_c_stops_everything_and_says_so(small_archive, tmp_path):
+    archive, md5 = small_archive
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    command = [sys.executable, "-m", "local.demo", "--workdir", str(tmp_path)]
+    command += ["--archive", str(archive), "--md5", md5, "--images", "16"]
+    with subprocess.Popen(
+        command, cwd=ROOT, env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as demo:
+        progress = ""
+        while "executions:" not in progress:  # tqdm's bar: the servers are up
+            progress += demo.stderr.read(1) or pytest.fail("the demo ended before executing")
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=60)
+
+    assert demo.returncode == 130
+    assert "interrupted: servers stopped" in stderr
+    assert "Traceback" not in stderr
