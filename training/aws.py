@@ -38,6 +38,11 @@ def resolve_region(region: str | None = None) -> str:
     return resolved
 
 
+def add_region_argument(parser: argparse.ArgumentParser) -> None:
+    """The same `--region` for every script, resolved by `resolve_region`."""
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+
+
 def session(region: str | None = None) -> boto3.Session:
     """A boto3 session in the resolved region."""
     return boto3.Session(region_name=resolve_region(region))

@@ -133,7 +133,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_ENDPOINT_NAME,
         help="default: %(default)s",
     )
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    aws.add_region_argument(parser)
     return parser.parse_args(argv)
 
 

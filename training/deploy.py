@@ -190,7 +190,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_TIMEOUT_SECONDS,
         help="how long to wait for InService; default: %(default)s",
     )
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    aws.add_region_argument(parser)
     args = parser.parse_args(argv)
     if not (args.bucket or args.capture_uri):
         parser.error("name where to capture data: --bucket (or --capture-uri)")

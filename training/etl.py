@@ -239,7 +239,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", default=cifar.URL, help="default: %(default)s")
     parser.add_argument("--bucket", help="upload to this S3 bucket (default: no upload)")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="S3 prefix (default: %(default)s)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    aws.add_region_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -177,7 +177,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_THRESHOLD,
         help="the workflow's confidence threshold; default: %(default)s",
     )
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    aws.add_region_argument(parser)
     args = parser.parse_args(argv)
     if not (args.source or args.bucket):
         parser.error("name the data capture: --source, or --bucket (and --prefix)")

@@ -259,7 +259,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--bucket", required=True, help="the bucket training.etl uploaded to")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="default: %(default)s")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS config)")
+    aws.add_region_argument(parser)
     parser.add_argument("--role", help="SageMaker execution role ARN (default: your own role)")
     parser.add_argument(
         "--job-name",
