@@ -110,7 +110,14 @@ def child_environment(endpoints: dict[str, str]) -> dict[str, str]:
 def probe(module: str, event: dict, environment: dict[str, str]) -> float:
     """Seconds of one cold start of `module` serving `event`, in a fresh interpreter."""
     finished = subprocess.run(
-        [sys.executable, "-m", "bench.cold_start_probe", module, json.dumps(event)],
+        [
+            sys.executable,
+            "-m",
+            "bench.cold_start_probe",
+            str(workflow.LAYER),
+            module,
+            json.dumps(event),
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -3,14 +3,13 @@
 import base64
 import json
 import os
-from typing import Any
 
 import boto3
 
 sagemaker_runtime = boto3.client("sagemaker-runtime")
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict, context: object) -> dict:
     payload = event["body"]
     answer = sagemaker_runtime.invoke_endpoint(
         EndpointName=os.environ["ENDPOINT_NAME"],

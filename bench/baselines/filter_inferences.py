@@ -1,7 +1,6 @@
 """Baseline FilterInferences: the same threshold check, with no AWS call and no Powertools."""
 
 import os
-from typing import Any
 
 CLASSES = ("bicycle", "motorcycle")
 
@@ -10,7 +9,7 @@ class ConfidenceThresholdNotMet(Exception):
     """The most likely class is less likely than the threshold."""
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict, context: object) -> dict:
     payload = event["body"]
     inferences = payload["inferences"]
     confidence = max(inferences)

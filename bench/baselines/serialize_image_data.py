@@ -2,14 +2,13 @@
 
 import base64
 import os
-from typing import Any
 
 import boto3
 
 s3 = boto3.client("s3")
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict, context: object) -> dict:
     payload = event["body"]
     bucket = payload.get("s3_bucket", os.environ["IMAGE_BUCKET_NAME"])
     image = s3.get_object(Bucket=bucket, Key=payload["s3_key"])["Body"].read()
