@@ -72,20 +72,21 @@ def first_events(image: bytes) -> dict[str, dict]:
 
 @contextmanager
 def stand_ins(image: bytes) -> Iterator[dict[str, str]]:
-    """moto's S3 holding the image, and the model endpoint; yields the variables reaching them."""
+    """moto (S3 holding the image; CloudWatch) and the model endpoint; yields their variables."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request
-    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    s3_server.start()
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto_server.start()
     try:
-        s3_url = "http://{}:{}".format(*s3_server.get_host_and_port())
-        put_image(s3_url, image)
+        moto_url = "http://{}:{}".format(*moto_server.get_host_and_port())
+        put_image(moto_url, image)
         with ModelEndpoint(lambda _: FIXED_ANSWER, endpoint_name=ENDPOINT_NAME) as endpoint:
             yield {
-                "AWS_ENDPOINT_URL_S3": s3_url,
+                "AWS_ENDPOINT_URL_S3": moto_url,
+                "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,  # the FilterInferences baseline's count
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
             }
     finally:
-        s3_server.stop()
+        moto_server.stop()
 
 
 def put_image(s3_url: str, image: bytes) -> None:
