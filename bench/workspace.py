@@ -9,8 +9,8 @@ from training import etl
 ROOT = workflow.ROOT
 WORKDIR = Path(tempfile.gettempdir()) / "scones-unlimited-bench"
 REGION = "us-east-1"
-IMAGE_BUCKET = "scones-unlimited-images"
-ENDPOINT_NAME = "local-image-classifier"
+IMAGE_BUCKET = workflow.IMAGE_BUCKET
+ENDPOINT_NAME = workflow.LOCAL_ENDPOINT_NAME
 CONFIDENCE_THRESHOLD = 0.90
 EXECUTION_ID = f"arn:aws:states:{REGION}:{workflow.ACCOUNT_ID}:execution:ImageClassification:bench"
 
@@ -22,16 +22,11 @@ def synthetic_data() -> Path:
 
 def function_environment() -> dict[str, str]:
     """What template.yaml gives the functions, with fake credentials: nothing reaches AWS."""
-    return {
+    credentials = {
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_SESSION_TOKEN": "bench",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_SERVICE_NAME": "image-classification",
-        "POWERTOOLS_METRICS_NAMESPACE": "SconesUnlimited",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
-        "ENDPOINT_NAME": ENDPOINT_NAME,
-        "CONFIDENCE_THRESHOLD": str(CONFIDENCE_THRESHOLD),
     }
+    return credentials | workflow.function_environment(
+        region=REGION, endpoint_name=ENDPOINT_NAME, threshold=CONFIDENCE_THRESHOLD
+    )

@@ -40,8 +40,6 @@ from training import cifar, etl, report
 from training.errors import TrainingError
 
 REGION = "us-east-1"
-IMAGE_BUCKET = "scones-unlimited-images"
-LOCAL_ENDPOINT = "local-image-classifier"
 EXPECTED_FAILURES = {"ConfidenceThresholdNotMet"}  # the workflow working as designed
 WORKDIR = Path("build")
 
@@ -103,20 +101,6 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def function_environment(args: argparse.Namespace, endpoint_name: str) -> dict[str, str]:
-    """What template.yaml gives the functions, for this run."""
-    return {
-        "AWS_REGION": args.region,
-        "AWS_DEFAULT_REGION": args.region,
-        "POWERTOOLS_SERVICE_NAME": "image-classification",
-        "POWERTOOLS_METRICS_NAMESPACE": "SconesUnlimited",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
-        "ENDPOINT_NAME": endpoint_name,
-        "CONFIDENCE_THRESHOLD": str(args.threshold),
-    }
-
-
 def moto_config(real_endpoint: bool) -> dict:
     """moto executes the ASL; with a real endpoint, sagemaker-runtime passes through to AWS."""
     config: dict = {"stepfunctions": {"execute_state_machine": True}}
@@ -131,8 +115,10 @@ def moto_config(real_endpoint: bool) -> dict:
 def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
     """Start moto and the loopback servers, then run one execution per image."""
     real_endpoint = bool(args.endpoint_name)
-    endpoint_name = args.endpoint_name or LOCAL_ENDPOINT
-    variables = function_environment(args, endpoint_name)
+    endpoint_name = args.endpoint_name or workflow.LOCAL_ENDPOINT_NAME
+    variables = workflow.function_environment(
+        region=args.region, endpoint_name=endpoint_name, threshold=args.threshold
+    )
     if not real_endpoint:
         variables |= fake_credentials() | local_endpoint(args, stack)
     stack.enter_context(environment(variables))
@@ -144,16 +130,13 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     stack.enter_context(environment({"AWS_ENDPOINT_URL_LAMBDA": lambda_server.url}))
 
     s3 = boto3.client("s3", region_name=args.region)
-    location = {} if args.region == "us-east-1" else {"LocationConstraint": args.region}
-    s3.create_bucket(
-        Bucket=IMAGE_BUCKET, **({"CreateBucketConfiguration": location} if location else {})
-    )
+    s3.create_bucket(Bucket=workflow.IMAGE_BUCKET, **bucket_location(args.region))
     stepfunctions = boto3.client("stepfunctions", region_name=args.region)
     state_machine = workflow.create_state_machine(stepfunctions, args.region)
     outcomes = []
     for path, true_label in tqdm(images, desc="executions", unit="image", file=sys.stderr):
         key = f"test/{path.name}"
-        s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+        s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
         started = time.perf_counter()
         execution = workflow.run_execution(
             stepfunctions, state_machine, {"s3_key": key}, name=f"demo-{len(outcomes):04d}"
@@ -162,6 +145,13 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
         inferences = classified(stepfunctions, execution["executionArn"])
         outcomes.append(outcome_of(execution, inferences, key, true_label, seconds))
     return outcomes
+
+
+def bucket_location(region: str) -> dict:
+    """us-east-1 takes no location constraint; every other region requires one."""
+    if region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": region}}
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:
@@ -184,7 +174,7 @@ def local_endpoint(args: argparse.Namespace, stack: ExitStack) -> dict[str, str]
     capture = args.workdir / "data-capture"
     shutil.rmtree(capture, ignore_errors=True)  # the report covers this run only
     endpoint = stack.enter_context(
-        ModelEndpoint(predictor, endpoint_name=LOCAL_ENDPOINT, capture_dir=capture)
+        ModelEndpoint(predictor, endpoint_name=workflow.LOCAL_ENDPOINT_NAME, capture_dir=capture)
     )
     return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url}
 

@@ -35,6 +35,8 @@ FUNCTIONS = {
     "FilterInferencesFunction": "functions.filter_inferences.app",
 }
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
+LOCAL_ENDPOINT_NAME = "local-image-classifier"
 MOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for  # moto's own, before it is shared
 
 
@@ -48,6 +50,22 @@ def load_handlers() -> dict[str, Handler]:
         sys.path.append(str(LAYER))
     return {
         name: importlib.import_module(module).lambda_handler for name, module in FUNCTIONS.items()
+    }
+
+
+def function_environment(
+    *, region: str, endpoint_name: str, threshold: float = 0.90
+) -> dict[str, str]:
+    """What template.yaml gives the functions (Globals and each function's own variables)."""
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "POWERTOOLS_SERVICE_NAME": "image-classification",
+        "POWERTOOLS_METRICS_NAMESPACE": "SconesUnlimited",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
+        "ENDPOINT_NAME": endpoint_name,
+        "CONFIDENCE_THRESHOLD": str(threshold),
     }
 
 

@@ -150,6 +150,14 @@ def test_configuration_comes_from_parameters(function, variable, parameter):
     assert variables == {variable: {"Ref": parameter}}
 
 
+def test_local_runs_give_the_functions_the_template_variables():
+    templated = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+    for function in FUNCTIONS.values():
+        templated |= set(function["Properties"]["Environment"]["Variables"])
+    local = workflow.function_environment(region="us-east-1", endpoint_name="any-endpoint")
+    assert set(local) - {"AWS_REGION", "AWS_DEFAULT_REGION"} == templated
+
+
 def test_threshold_parameter_defaults_to_the_seed_value():
     threshold = TEMPLATE["Parameters"]["ConfidenceThreshold"]
     assert (threshold["Default"], threshold["MinValue"], threshold["MaxValue"]) == (0.90, 0, 1)
