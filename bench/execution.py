@@ -15,10 +15,6 @@ from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
-
-import boto3
-from moto import mock_aws
 
 from bench.figures import Figure, ratio_value
 from bench.workspace import (
@@ -32,7 +28,7 @@ from bench.workspace import (
 )
 from local import workflow
 from local.endpoint import ModelEndpoint
-from local.lambda_server import Handler, InvocationContext, LambdaInvokeServer
+from local.lambda_server import Handler, InvocationContext
 from local.model import ensure_model
 from training.etl import read_lst
 
@@ -94,18 +90,14 @@ def local_workflow(data_dir: Path, images: list[Path]) -> Iterator[LocalWorkflow
         stack.enter_context(redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
         endpoint = stack.enter_context(ModelEndpoint(model, endpoint_name=ENDPOINT_NAME))
         endpoints = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url}
-        stack.enter_context(mock.patch.dict(os.environ, function_environment() | endpoints))
-        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
-        handlers = workflow.load_handlers()
-        server = stack.enter_context(LambdaInvokeServer(handlers))
-        stack.enter_context(mock.patch.dict(os.environ, {"AWS_ENDPOINT_URL_LAMBDA": server.url}))
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=IMAGE_BUCKET)
+        stack.enter_context(workflow.environment(function_environment() | endpoints))
+        local_aws = workflow.start_local_aws(stack, REGION)
         for image in images:
-            s3.put_object(Bucket=IMAGE_BUCKET, Key=f"test/{image.name}", Body=image.read_bytes())
-        stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+            local_aws.s3.put_object(
+                Bucket=IMAGE_BUCKET, Key=f"test/{image.name}", Body=image.read_bytes()
+            )
         yield LocalWorkflow(
-            stepfunctions, workflow.create_state_machine(stepfunctions, REGION), handlers
+            local_aws.stepfunctions, local_aws.state_machine_arn, local_aws.handlers
         )
 
 

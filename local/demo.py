@@ -16,25 +16,21 @@ endpoint instead (your AWS credentials; only sagemaker-runtime leaves this machi
 import argparse
 import json
 import logging
-import os
 import random
 import shutil
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from collections.abc import Sequence
+from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-from moto import mock_aws
 from tqdm import tqdm
 
 from local import workflow
 from local.endpoint import ModelEndpoint
-from local.lambda_server import LambdaInvokeServer
 from local.model import ensure_model
 from training import cifar, etl, report
 from training.errors import TrainingError
@@ -86,24 +82,9 @@ def pick_images(data_dir: Path, count: int, seed: int) -> list[tuple[Path, str]]
     return [(data_dir / "test" / entry.path, cifar.CLASSES[entry.label]) for entry in chosen]
 
 
-@contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration, then restore the previous ones."""
-    previous = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def moto_config(real_endpoint: bool) -> dict:
     """moto executes the ASL; with a real endpoint, sagemaker-runtime passes through to AWS."""
-    config: dict = {"stepfunctions": {"execute_state_machine": True}}
+    config = dict(workflow.EXECUTE_ASL)
     if real_endpoint:
         config["core"] = {
             "mock_credentials": False,
@@ -121,37 +102,27 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     )
     if not real_endpoint:
         variables |= fake_credentials() | local_endpoint(args, stack)
-    stack.enter_context(environment(variables))
+    stack.enter_context(workflow.environment(variables))
     # The functions' structured logs and metrics go to a file, as they would go to CloudWatch.
     log_file = stack.enter_context((args.workdir / "functions.log").open("w"))
     stack.enter_context(redirect_stdout(log_file))
-    stack.enter_context(mock_aws(config=moto_config(real_endpoint)))
-    lambda_server = stack.enter_context(LambdaInvokeServer(workflow.load_handlers()))
-    stack.enter_context(environment({"AWS_ENDPOINT_URL_LAMBDA": lambda_server.url}))
-
-    s3 = boto3.client("s3", region_name=args.region)
-    s3.create_bucket(Bucket=workflow.IMAGE_BUCKET, **bucket_location(args.region))
-    stepfunctions = boto3.client("stepfunctions", region_name=args.region)
-    state_machine = workflow.create_state_machine(stepfunctions, args.region)
+    local_aws = workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
+    s3, stepfunctions = local_aws.s3, local_aws.stepfunctions
     outcomes = []
     for path, true_label in tqdm(images, desc="executions", unit="image", file=sys.stderr):
         key = f"test/{path.name}"
         s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
         started = time.perf_counter()
         execution = workflow.run_execution(
-            stepfunctions, state_machine, {"s3_key": key}, name=f"demo-{len(outcomes):04d}"
+            stepfunctions,
+            local_aws.state_machine_arn,
+            {"s3_key": key},
+            name=f"demo-{len(outcomes):04d}",
         )
         seconds = time.perf_counter() - started
         inferences = classified(stepfunctions, execution["executionArn"])
         outcomes.append(outcome_of(execution, inferences, key, true_label, seconds))
     return outcomes
-
-
-def bucket_location(region: str) -> dict:
-    """us-east-1 takes no location constraint; every other region requires one."""
-    if region == "us-east-1":
-        return {}
-    return {"CreateBucketConfiguration": {"LocationConstraint": region}}
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:

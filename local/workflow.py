@@ -11,16 +11,21 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
     StateCredentials,
 )
 from moto.stepfunctions.parser.backend import execution_worker
 
-from local.lambda_server import Handler
+from local.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITION = ROOT / "statemachine" / "image_classification.asl.json"
@@ -35,6 +40,7 @@ FUNCTIONS = {
     "FilterInferencesFunction": "functions.filter_inferences.app",
 }
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
 LOCAL_ENDPOINT_NAME = "local-image-classifier"
 MOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for  # moto's own, before it is shared
@@ -135,3 +141,49 @@ def run_execution(
         if execution["status"] in TERMINAL:
             return execution
         time.sleep(poll_seconds)
+
+
+@contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration, then restore the previous ones."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def bucket_location(region: str) -> dict:
+    """us-east-1 takes no location constraint; every other region requires one."""
+    if region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
+@dataclass
+class LocalAws:
+    """The workflow's AWS side on this machine, ready for executions."""
+
+    s3: Any
+    stepfunctions: Any
+    state_machine_arn: str
+    handlers: dict[str, Handler]
+
+
+def start_local_aws(stack: ExitStack, region: str, moto_config: dict = EXECUTE_ASL) -> LocalAws:
+    """moto (the empty image bucket; Step Functions executing the ASL) and the real handlers
+    behind the Lambda Invoke server, all stopped when `stack` closes. Set the functions'
+    environment first: the handlers are imported here, and create their clients on import."""
+    stack.enter_context(mock_aws(config=moto_config))
+    handlers = load_handlers()
+    server = stack.enter_context(LambdaInvokeServer(handlers))
+    stack.enter_context(environment({"AWS_ENDPOINT_URL_LAMBDA": server.url}))
+    s3 = boto3.client("s3", region_name=region)
+    s3.create_bucket(Bucket=IMAGE_BUCKET, **bucket_location(region))
+    stepfunctions = boto3.client("stepfunctions", region_name=region)
+    return LocalAws(s3, stepfunctions, create_state_machine(stepfunctions, region), handlers)
