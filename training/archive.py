@@ -3,8 +3,8 @@
 Three sources, one result (a verified archive on disk): the published archive, downloaded
 with a short connect timeout and cached; a local copy (`--archive`); or a generated
 SYNTHETIC stand-in in the same layout (`--synthetic`), cached per seed. Every archive is
-checked against an MD5 before it is read, and its pickles are read by an unpickler that
-only builds what a CIFAR-100 archive holds (dicts, lists, bytes, numpy arrays).
+checked against an MD5 before it is read; no member larger than CIFAR-100's is read, and
+its pickles are read by `training.splits`, which builds only what a split holds.
 """
 
 import hashlib
@@ -14,24 +14,20 @@ import tarfile
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 from urllib.error import URLError
 
 from tqdm import tqdm
 
 from training import cifar, synthetic
 from training.errors import TrainingError
+from training.splits import NotCifarArchive, Split, load, to_split
 
 CONNECT_TIMEOUT_SECONDS = 10  # also the longest silence tolerated mid-download
 CHUNK_BYTES = 1 << 20
-# What the pickles of a CIFAR-100 archive (and of the synthetic one) refer to; nothing else
-# is built, so an archive from elsewhere cannot run code while it is read.
-PICKLE_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
+# The real members are 50,000 and 10,000 rows of 3,072 pixels plus labels and names:
+# 155 MB and 31 MB. Room for 25 % more, and no further: each is read whole into memory.
+MAX_SPLIT_BYTES = {"train": 200_000_000, "test": 40_000_000}
 WAYS_ON = (
     "Use a local copy with --archive PATH (add --md5 HEX if it is not the published "
     "archive), or a generated stand-in with --synthetic (SYNTHETIC data, not CIFAR-100)."
@@ -50,8 +46,8 @@ class TruncatedArchive(TrainingError):
     """An archive ends before its end: an interrupted download or copy."""
 
 
-class NotCifarArchive(TrainingError):
-    """A complete file that is not CIFAR-100's python-version layout."""
+class MemberTooLarge(NotCifarArchive):
+    """An archive member larger than CIFAR-100's: not the dataset, or a decompression bomb."""
 
 
 def default_cache_dir() -> Path:
@@ -135,22 +131,16 @@ def synthetic_archive(cache_dir: Path, seed: int) -> tuple[Path, str]:
     return path, md5
 
 
-class _CifarUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in PICKLE_GLOBALS:
-            raise NotCifarArchive(f"a pickle in the archive refers to {module}.{name}")
-        return super().find_class(module, name)
-
-
-def read_splits(path: Path) -> dict[str, dict[bytes, Any]]:
-    """Each split's pickled dict (bytes keys, as in `training.cifar`), in one pass."""
+def read_splits(path: Path) -> dict[str, Split]:
+    """Each split of the archive, checked (see `training.splits`), in one pass."""
     wanted = {f"{cifar.ROOT}/{split}": split for split in cifar.SPLITS}
-    splits: dict[str, dict[bytes, Any]] = {}
+    splits: dict[str, Split] = {}
     try:
         with tarfile.open(path, "r:gz") as archive:
             for member in archive:
                 if member.name in wanted and member.isfile():
-                    splits[wanted[member.name]] = _unpickle(archive.extractfile(member))
+                    split = wanted[member.name]
+                    splits[split] = to_split(load(_read_member(archive, member, split)))
     except (EOFError, pickle.UnpicklingError, tarfile.ReadError, zlib.error) as error:
         raise _unreadable(path, error) from error
     missing = sorted(set(wanted) - {f"{cifar.ROOT}/{split}" for split in splits})
@@ -159,17 +149,19 @@ def read_splits(path: Path) -> dict[str, dict[bytes, Any]]:
     return splits
 
 
+def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, split: str) -> bytes:
+    """The member's bytes, refused before reading when it is larger than a split can be."""
+    if member.size > MAX_SPLIT_BYTES[split]:
+        raise MemberTooLarge(
+            f"{member.name} is {member.size:,} bytes uncompressed; CIFAR-100's {split} split "
+            f"is under {MAX_SPLIT_BYTES[split]:,}: not CIFAR-100, or a decompression bomb"
+        )
+    return archive.extractfile(member).read()
+
+
 def _unreadable(path: Path, error: Exception) -> TrainingError:
     """Name what went wrong reading an archive whose checksum was as expected."""
     cut = ("unexpected end of data", "empty file", "pickle data was truncated")
     if isinstance(error, EOFError) or any(sign in str(error) for sign in cut):
         return TruncatedArchive(f"{path} ends too early ({error}): an interrupted copy?")
     return NotCifarArchive(f"{path} is not a readable tar.gz of CIFAR-100 pickles ({error})")
-
-
-def _unpickle(stream: IO[bytes] | None) -> dict[bytes, Any]:
-    batch = _CifarUnpickler(stream, encoding="bytes").load()
-    keys = {cifar.DATA, cifar.FINE_LABELS, cifar.FILENAMES}
-    if not isinstance(batch, dict) or not keys <= batch.keys():
-        raise NotCifarArchive("a split of the archive lacks data, fine_labels or filenames")
-    return batch

@@ -27,6 +27,7 @@ from training import aws, cifar
 from training.archive import (
     ChecksumMismatch,
     DownloadUnavailable,
+    MemberTooLarge,
     NotCifarArchive,
     TruncatedArchive,
     default_cache_dir,
@@ -38,14 +39,21 @@ from training.archive import (
 from training.aws import BucketNotFound
 from training.errors import TrainingError, exit_with_message
 from training.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
+from training.splits import ForbiddenPickle, MalformedSplit, Split
 from training.upload import UploadResult, upload_files
 
 __all__ = [
+    "BadImageName",
     "BucketNotFound",
     "ChecksumMismatch",
     "Dataset",
     "DownloadUnavailable",
+    "DuplicateImageName",
+    "ForbiddenPickle",
     "LstEntry",
+    "MalformedSplit",
+    "MemberTooLarge",
+    "MissingClass",
     "NotCifarArchive",
     "TruncatedArchive",
     "main",
@@ -57,10 +65,23 @@ __all__ = [
 LABEL_OF_FINE = {cifar.FINE_LABEL_OF[name]: label for label, name in enumerate(cifar.CLASSES)}
 MARKER = ".dataset.json"  # written last: what a finished extraction came from
 DEFAULT_OUT = Path("build/dataset")
+MAX_NAME_LENGTH = 100  # CIFAR-100's longest is 29 characters; file systems allow 255 bytes
 
 
 class ArchiveNotFound(TrainingError):
     """--archive names no file."""
+
+
+class BadImageName(NotCifarArchive):
+    """An image name that is not a plain `.png` file name: a path, not UTF-8, NUL, too long."""
+
+
+class DuplicateImageName(NotCifarArchive):
+    """Two images of one split with the same name: one PNG, two conflicting `.lst` lines."""
+
+
+class MissingClass(NotCifarArchive):
+    """A split without a bicycle or without a motorcycle: nothing to train or test on."""
 
 
 class MalformedLst(TrainingError):
@@ -128,26 +149,48 @@ def png_bytes(row: np.ndarray) -> bytes:
 
 
 def _file_name(raw: bytes) -> str:
-    name = raw.decode()
-    if PurePosixPath(name).name != name or not name.endswith(".png") or name.startswith("."):
-        raise NotCifarArchive(f"the archive names an image {name!r}: not a plain .png name")
+    """The image's file name, if it is a plain `.png` name a file system and S3 both take."""
+    try:
+        name = raw.decode()
+    except UnicodeDecodeError as error:
+        raise BadImageName(f"the archive names an image {raw!r}: not UTF-8") from error
+    plain = PurePosixPath(name).name == name and not name.startswith(".") and "\0" not in name
+    if not plain or not name.endswith(".png") or len(name) > MAX_NAME_LENGTH:
+        raise BadImageName(
+            f"the archive names an image {name[:MAX_NAME_LENGTH]!r}: not a plain .png name "
+            f"of at most {MAX_NAME_LENGTH} characters"
+        )
     return name
 
 
-def write_split(out_dir: Path, split: str, batch: dict[bytes, Any]) -> int:
-    """Write the split's bicycles and motorcycles as PNGs and its `.lst`; return the count."""
-    folder = out_dir / split
-    folder.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for row, fine, raw_name in zip(
-        batch[cifar.DATA], batch[cifar.FINE_LABELS], batch[cifar.FILENAMES], strict=True
-    ):
+def select(split_name: str, split: Split) -> list[tuple[int, LstEntry]]:
+    """(row, .lst entry) of each bicycle and motorcycle: unique names, both classes present."""
+    chosen, seen = [], set()
+    for row, fine in enumerate(split.fine_labels):
         if fine in LABEL_OF_FINE:
-            name = _file_name(raw_name)
-            (folder / name).write_bytes(png_bytes(row))
-            entries.append(LstEntry(len(entries), LABEL_OF_FINE[fine], name))
-    (out_dir / f"{split}.lst").write_text(format_lst(entries))
-    return len(entries)
+            name = _file_name(split.filenames[row])
+            if name in seen:
+                raise DuplicateImageName(f"the {split_name} split names two images {name!r}")
+            seen.add(name)
+            chosen.append((row, LstEntry(len(chosen), LABEL_OF_FINE[fine], name)))
+    missing = set(cifar.CLASSES) - {cifar.CLASSES[entry.label] for _, entry in chosen}
+    if missing:
+        raise MissingClass(
+            f"the archive's {split_name} split has no {' and no '.join(sorted(missing))} image "
+            f"(fine labels {cifar.FINE_LABEL_OF}): not CIFAR-100?"
+        )
+    return chosen
+
+
+def write_split(out_dir: Path, split_name: str, split: Split) -> int:
+    """Write the split's bicycles and motorcycles as PNGs and its `.lst`; return the count."""
+    chosen = select(split_name, split)  # every check before the first file is written
+    folder = out_dir / split_name
+    folder.mkdir(parents=True, exist_ok=True)
+    for row, entry in chosen:
+        (folder / entry.path).write_bytes(png_bytes(split.pixels[row]))
+    (out_dir / f"{split_name}.lst").write_text(format_lst([entry for _, entry in chosen]))
+    return len(chosen)
 
 
 def _marker(md5: str, counts: dict[str, int]) -> dict[str, Any]:

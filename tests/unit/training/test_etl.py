@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import pickletools
 import socket
 import tarfile
 import threading
@@ -150,6 +151,162 @@ def test_pickles_cannot_run_code(tmp_path, cache_dir):
     md5 = write_tar_gz(path, {"train": pickle.dumps(RunsCode()), "test": b""})
     with pytest.raises(etl.NotCifarArchive, match=r"socket\.gethostname"):
         etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+class ForgedArray:
+    """numpy's own pickle of an array, but over a dtype and bytes the archive chooses."""
+
+    def __init__(self, dtype, raw, shape=(1,)):
+        self.dtype, self.raw, self.shape = dtype, raw, shape
+
+    def __reduce__(self):
+        state = (1, self.shape, self.dtype, False, self.raw)
+        return (np._core.multiarray._reconstruct, (np.ndarray, (0,), b"b"), state)
+
+
+class ForgedDtype:
+    """numpy's pickle of dtype uint8, with a state that declares an object field."""
+
+    def __reduce__(self):
+        fields = {"x": (np.dtype(object), 0)}
+        return (np.dtype, ("u1", False, True), (3, "|", None, ("x",), fields, 8, 1, 63))
+
+
+def two_of_each():
+    return synthetic.make_split("train", [2] * cifar.FINE_LABEL_COUNT, np.random.default_rng(0))
+
+
+BATCH = two_of_each()
+
+
+def split_pickle(overrides=None):
+    """A protocol 2 split in the archive's flavour, with some of its parts replaced."""
+    return synthetic.python2_pickle({**BATCH, **(overrides or {})})
+
+
+def archive_of(tmp_path, train, test=None):
+    path = tmp_path / "crafted.tar.gz"
+    return path, write_tar_gz(path, {"train": train, "test": test or split_pickle()})
+
+
+def globals_named(payload):
+    return {arg for op, arg, _ in pickletools.genops(payload) if op.name == "GLOBAL"}
+
+
+ALLOWED = {"numpy ndarray", "numpy dtype", "numpy._core.multiarray _reconstruct"}
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [np.dtype([("x", object)]), ForgedDtype(), np.dtype(object)],
+    ids=["object-field-dtype", "uint8-with-object-field-state", "object-dtype"],
+)
+def test_a_pickle_cannot_forge_objects_from_chosen_bytes(dtype, tmp_path, cache_dir):
+    """numpy would read these 8 bytes as an object pointer: a crash, or a forged object."""
+    forging = split_pickle({cifar.DATA: ForgedArray(dtype, b"\x41" * 8)})
+    assert globals_named(forging) == ALLOWED  # nothing a name-based allow-list would refuse
+    path, md5 = archive_of(tmp_path, forging)
+    with pytest.raises(etl.ForbiddenPickle, match="dtype"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_object_dtype_pixels_as_numpy_pickles_them(tmp_path, cache_dir):
+    pixels = np.empty((1, 3072), dtype=object)
+    path, md5 = archive_of(tmp_path, split_pickle({cifar.DATA: pixels}))
+    with pytest.raises(etl.ForbiddenPickle, match="not uint8"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+ROWS = 2 * cifar.FINE_LABEL_COUNT
+MALFORMED = {
+    "build-on-a-dict": (b"\x80\x02}}b.", "AttributeError"),
+    "wrong-width": (
+        split_pickle({cifar.DATA: np.zeros((ROWS, 100), np.uint8)}),
+        r"shape \(200, 100\)",
+    ),
+    "wrong-dtype-size": (
+        split_pickle({cifar.DATA: np.zeros((ROWS, 3072), np.uint16)}),
+        "not uint8",
+    ),
+    "raw-bytes-short": (
+        split_pickle({cifar.DATA: ForgedArray(np.dtype(np.uint8), b"", (ROWS, 3072))}),
+        "over 0 bytes",
+    ),
+    "pixels-as-lists": (split_pickle({cifar.DATA: [[0] * 3072]}), "not a uint8 array"),
+    "fewer-labels": (split_pickle({cifar.FINE_LABELS: [8] * 3}), "3 fine labels for 200"),
+    "unhashable-labels": (
+        split_pickle({cifar.FINE_LABELS: [[8]] * ROWS}),
+        "fine labels outside",
+    ),
+    "label-out-of-range": (
+        split_pickle({cifar.FINE_LABELS: [100] * ROWS}),
+        "fine labels outside",
+    ),
+    "fewer-names": (split_pickle({cifar.FILENAMES: [b"a.png"]}), "1 file names for 200"),
+    "names-not-bytes": (
+        split_pickle({cifar.FILENAMES: list(range(ROWS))}),
+        "not byte strings",
+    ),
+    "dtype-called-alone": (synthetic.python2_pickle(np.dtype(object)), "dtype"),
+}
+
+
+@pytest.mark.parametrize(("payload", "match"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_split_is_a_named_error(payload, match, tmp_path, cache_dir):
+    path, md5 = archive_of(tmp_path, payload)
+    with pytest.raises(etl.NotCifarArchive, match=match):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+    assert not (tmp_path / "out" / etl.MARKER).exists()
+
+
+def named(first_name):
+    """A split whose first bicycle or motorcycle is called `first_name`."""
+    batch = two_of_each()
+    ours = {cifar.FINE_LABEL_OF[name] for name in cifar.CLASSES}
+    first = next(i for i, fine in enumerate(batch[cifar.FINE_LABELS]) if fine in ours)
+    batch[cifar.FILENAMES][first] = first_name
+    return synthetic.python2_pickle(batch)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [b"\xff\xfe.png", b"bicycle\x00_s_1.png", b"b" * 296 + b".png", b"motorcycle", b".png"],
+    ids=["not-utf8", "nul", "300-characters", "no-png-suffix", "hidden"],
+)
+def test_image_names_that_are_no_plain_file_name(name, tmp_path, cache_dir):
+    path, md5 = archive_of(tmp_path, named(name))
+    with pytest.raises(etl.BadImageName, match="the archive names an image"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_duplicate_image_names_are_refused_before_anything_is_written(tmp_path, cache_dir):
+    batch = two_of_each()
+    ours = [i for i, fine in enumerate(batch[cifar.FINE_LABELS]) if fine in etl.LABEL_OF_FINE]
+    for row in ours:
+        batch[cifar.FILENAMES][row] = b"bicycle_s_000001.png"
+    path, md5 = archive_of(tmp_path, synthetic.python2_pickle(batch))
+    with pytest.raises(etl.DuplicateImageName, match=r"bicycle_s_000001\.png"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+    assert not (tmp_path / "out" / "train").exists()
+
+
+@pytest.mark.parametrize("absent", cifar.CLASSES)
+def test_a_split_without_one_of_our_classes(absent, tmp_path, cache_dir):
+    counts = [0 if name == absent else 2 for name in synthetic.FINE_LABEL_NAMES]
+    batch = synthetic.make_split("test", counts, np.random.default_rng(0))
+    path, md5 = archive_of(tmp_path, split_pickle(), synthetic.python2_pickle(batch))
+    with pytest.raises(etl.MissingClass, match=f"test split has no {absent} image"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_a_member_larger_than_cifars_is_refused_before_it_is_read(tmp_path, cache_dir):
+    """A header claiming 1.8 GB: the check must come before the read (which would fail here)."""
+    header = tarfile.TarInfo(f"{cifar.ROOT}/train")
+    header.size = 1_800_000_000
+    path = tmp_path / "bomb.tar.gz"
+    path.write_bytes(gzip.compress(header.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 512))
+    with pytest.raises(etl.MemberTooLarge, match="1,800,000,000 bytes"):
+        etl.prepare(tmp_path / "out", archive=path, md5=md5_of(path))
 
 
 def escaping_archive(path):
