@@ -18,7 +18,6 @@ hide the thousands of good ones around it.
 import base64
 import binascii
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,9 +77,9 @@ def _probabilities(value: Any) -> tuple[float, ...]:
         isinstance(p, int | float) and not isinstance(p, bool) for p in value
     )
     if not numbers or len(value) != len(cifar.CLASSES):
-        raise BrokenRecord(f"not {len(cifar.CLASSES)} probabilities: {value!r}")
-    if not all(math.isfinite(p) and 0 <= p <= 1 for p in value):
-        raise BrokenRecord(f"probabilities outside [0, 1]: {value!r}")
+        raise BrokenRecord(f"not a list of {len(cifar.CLASSES)} numbers")
+    if not all(0 <= p <= 1 for p in value):  # False for NaN, infinities and huge integers
+        raise BrokenRecord("probabilities outside [0, 1]")
     return tuple(float(p) for p in value)
 
 
@@ -95,9 +94,11 @@ def parse_record(line: str) -> Inference:
         record = json.loads(line)
         output = decode_data(record["captureData"]["endpointOutput"])
         moment = _time(record["eventMetadata"]["inferenceTime"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as error:
-        raise BrokenRecord(str(error)) from error
-    return Inference(moment, _probabilities(output))
+        return Inference(moment, _probabilities(output))
+    except BrokenRecord:
+        raise
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as error:
+        raise BrokenRecord(f"{type(error).__name__}: {error}") from error
 
 
 def read_lines(texts: Iterator[str]) -> tuple[list[Inference], int, int]:

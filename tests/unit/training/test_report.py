@@ -207,3 +207,44 @@ def test_cli_rejects_a_threshold_outside_0_to_1(threshold, capsys):
         report.main(["--source", "x", "--threshold", threshold])
     assert exited.value.code == 2
     assert "--threshold" in capsys.readouterr().err
+
+
+def with_output(line, data, encoding="JSON"):
+    parsed = json.loads(line)
+    output = parsed["captureData"]["endpointOutput"]
+    output["data"] = data if encoding == "JSON" else base64.b64encode(data.encode()).decode()
+    output["encoding"] = encoding
+    return json.dumps(parsed)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE = {
+    "400-digit-probability": record([10**400, 0], 0),
+    "400-digit-probability-base64": with_output(record([0.5, 0.5], 0), f"[{10**400}, 0]", "BASE64"),
+    "5001-digit-probability": with_output(record([0.5, 0.5], 0), f"[{'1' * 5001}, 0]"),
+    "overflowing-float": with_output(record([0.5, 0.5], 0), "[1e400, 0]"),
+    "nan": with_output(record([0.5, 0.5], 0), "[NaN, 0.5]"),
+    "deeply-nested-line": DEEP,
+    "deeply-nested-output": with_output(record([0.5, 0.5], 0), DEEP),
+    "deeply-nested-base64-output": with_output(record([0.5, 0.5], 0), DEEP, "BASE64"),
+    "nested-just-under-the-limit": with_output(record([0.5, 0.5], 0), "[" * 990 + "]" * 990),
+    "number-as-time": record([0.5, 0.5], 0).replace('"2026-11-25T10:00:01Z"', "9" * 400),
+    "number-as-line": "9" * 400,
+    "surrogate-in-base64": with_output(record([0.5, 0.5], 0), "\ud800", "JSON").replace(
+        '"encoding": "JSON"', '"encoding": "BASE64"'
+    ),
+}
+
+
+@pytest.mark.parametrize("line", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_line_is_counted_as_broken_never_fatal(line, tmp_path):
+    lines = [record([0.97, 0.03], 0), line]
+    captured = read_captures(write_captures(tmp_path, {"e/v/2026/11/25/10/a.jsonl": lines}))
+    assert (len(captured.inferences), captured.broken_lines) == (1, 1)
+
+
+def test_cli_reports_around_every_hostile_line(tmp_path, capsys):
+    lines = [record([0.97, 0.03], 0), *HOSTILE.values()]
+    source = write_captures(tmp_path / "capture", {"e/v/2026/11/25/10/a.jsonl": lines})
+    report.main(["--source", str(source), "--out", str(tmp_path / "out")])
+    assert f"broken lines: {len(HOSTILE)}" in capsys.readouterr().out
