@@ -13,6 +13,7 @@ import pickle
 import tarfile
 import urllib.request
 import zlib
+from http.client import HTTPException, IncompleteRead
 from pathlib import Path
 from typing import IO
 from urllib.error import URLError
@@ -28,6 +29,7 @@ CHUNK_BYTES = 1 << 20
 # The real members are 50,000 and 10,000 rows of 3,072 pixels plus labels and names:
 # 155 MB and 31 MB. Room for 25 % more, and no further: each is read whole into memory.
 MAX_SPLIT_BYTES = {"train": 200_000_000, "test": 40_000_000}
+FIX_CACHE = "remove it, or choose another cache folder (--cache-dir DIR or XDG_CACHE_HOME)"
 WAYS_ON = (
     "Use a local copy with --archive PATH (add --md5 HEX if it is not the published "
     "archive), or a generated stand-in with --synthetic (SYNTHETIC data, not CIFAR-100)."
@@ -36,6 +38,10 @@ WAYS_ON = (
 
 class DownloadUnavailable(TrainingError):
     """The archive's address cannot be reached."""
+
+
+class CacheUnusable(TrainingError):
+    """The cache folder cannot be made, or a folder sits where a cached file goes."""
 
 
 class ChecksumMismatch(TrainingError):
@@ -73,12 +79,29 @@ def verify_md5(path: Path, expected: str) -> None:
         )
 
 
+def cache_file(cache_dir: Path, name: str, *companions: str) -> Path:
+    """`cache_dir/name`, once the folder exists and nothing but files sits where its files go.
+
+    `companions` are the suffixes of the files written beside it (partial copies, checksums).
+    """
+    path = cache_dir / name
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CacheUnusable(
+            f"cannot use {cache_dir} as the cache ({error.strerror}): {FIX_CACHE}"
+        ) from error
+    for taken in [path, *(path.with_name(name + suffix) for suffix in companions)]:
+        if taken.exists() and not taken.is_file():
+            raise CacheUnusable(f"{taken} is in the cache's way, and not a file: {FIX_CACHE}")
+    return path
+
+
 def download(url: str, cache_dir: Path, md5: str) -> Path:
     """The archive at `url`, fetched once: a verified copy in `cache_dir` is reused."""
-    cached = cache_dir / Path(url).name
+    cached = cache_file(cache_dir, Path(url).name, ".part")
     if cached.exists() and md5_of(cached) == md5.lower():
         return cached
-    cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cached.with_name(cached.name + ".part")
     try:
         _fetch(url, partial)
@@ -95,15 +118,31 @@ def _fetch(url: str, destination: Path) -> None:
         raise DownloadUnavailable(f"cannot download {url}: not an http(s) address. {WAYS_ON}")
     try:
         with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked above)
-            expected = int(response.headers.get("Content-Length") or 0) or None
+            expected = _content_length(url, response.headers.get("Content-Length"))
             received = _stream(response, destination, expected)
-    except (URLError, TimeoutError, ConnectionError) as error:
+    except IncompleteRead as error:  # a chunked answer that stops before its last chunk
+        raise TruncatedArchive(
+            f"the download of {url} was cut short ({error!r}); run again"
+        ) from error
+    except (URLError, HTTPException, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise DownloadUnavailable(f"cannot download {url} ({reason}). {WAYS_ON}") from error
     if expected is not None and received < expected:
         raise TruncatedArchive(
             f"the download of {url} ended after {received} of {expected} bytes; run again"
         )
+
+
+def _content_length(url: str, header: str | None) -> int | None:
+    """The announced size, if any: a value that is not a byte count is a broken server."""
+    if header is None:
+        return None
+    if not (header.isascii() and header.isdigit()):
+        raise DownloadUnavailable(
+            f"cannot download {url}: its server announced Content-Length {header[:40]!r}, "
+            f"not a byte count. {WAYS_ON}"
+        )
+    return int(header)
 
 
 def _stream(response: IO[bytes], destination: Path, total: int | None) -> int:
@@ -120,12 +159,17 @@ def _stream(response: IO[bytes], destination: Path, total: int | None) -> int:
 
 
 def synthetic_archive(cache_dir: Path, seed: int) -> tuple[Path, str]:
-    """The SYNTHETIC stand-in for `seed` and its MD5, generated once per seed."""
+    """The SYNTHETIC stand-in for `seed` and its MD5, generated once per seed.
+
+    A cached copy is reused only when it still has the MD5 written beside it; a damaged
+    copy or checksum is generated again, as it would be on a first run.
+    """
     name = f"synthetic-cifar-100-python-v{synthetic.GENERATOR_VERSION}-seed{seed}.tar.gz"
-    path = cache_dir / name
+    path = cache_file(cache_dir, name, ".md5", ".partial")
     checksum = path.with_name(path.name + ".md5")
-    if path.exists() and checksum.exists():
-        return path, checksum.read_text().strip()
+    recorded = checksum.read_text(errors="replace").strip() if checksum.exists() else ""
+    if recorded and path.exists() and md5_of(path) == recorded.lower():
+        return path, recorded.lower()
     md5 = synthetic.write_archive(path, seed=seed)
     checksum.write_text(md5 + "\n")
     return path, md5

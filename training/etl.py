@@ -25,6 +25,7 @@ from PIL import Image
 
 from training import aws, cifar
 from training.archive import (
+    CacheUnusable,
     ChecksumMismatch,
     DownloadUnavailable,
     MemberTooLarge,
@@ -45,6 +46,7 @@ from training.upload import UploadResult, upload_files
 __all__ = [
     "BadImageName",
     "BucketNotFound",
+    "CacheUnusable",
     "ChecksumMismatch",
     "Dataset",
     "DownloadUnavailable",

@@ -22,6 +22,30 @@ def test_each_step_has_help(step, capsys):
     assert "--region" in help_text
 
 
+# Each step's way to a named error offline: no AWS region anywhere, or nothing to read.
+FAILING_ARGV = {
+    "etl": ["--archive", "absent.tar.gz"],
+    "train": ["--bucket", "scones-test-data"],
+    "deploy": ["--training-job", "a-job", "--bucket", "scones-test-data"],
+    "report": ["--bucket", "scones-test-data"],
+    "cleanup": [],
+}
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_each_step_turns_its_named_errors_into_one_line(step, monkeypatch, tmp_path, capsys):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent"))
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(f"training.{step}")
+    with pytest.raises(SystemExit) as exited:
+        module.main(FAILING_ARGV[step])
+    message = exited.value.code
+    assert isinstance(message, str) and message.startswith("error: ") and "\n" not in message
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_local_files_map_to_the_four_channels():
     layout = S3Layout("bucket", "scones/v1")
     assert layout.key_for("train/bicycle_s_000513.png") == "scones/v1/train/bicycle_s_000513.png"

@@ -5,10 +5,14 @@ import hashlib
 import io
 import pickle
 import pickletools
+import shutil
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +22,8 @@ from training import archive, cifar, etl, synthetic
 from training.archive import md5_of
 
 from .conftest import SMALL
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def fine_labels_by_name(archive_path, split):
@@ -165,11 +171,18 @@ class ForgedArray:
 
 
 class ForgedDtype:
-    """numpy's pickle of dtype uint8, with a state that declares an object field."""
+    """numpy's pickle of a dtype whose state lays an object field over its bytes.
+
+    The flags (0) say "no objects", so numpy takes the array's raw bytes as they are, and
+    reading the field follows them as a pointer: a segfault, or an object the file chose.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
 
     def __reduce__(self):
         fields = {"x": (np.dtype(object), 0)}
-        return (np.dtype, ("u1", False, True), (3, "|", None, ("x",), fields, 8, 1, 63))
+        return (np.dtype, (self.spec, False, True), (3, "|", None, ("x",), fields, 8, 1, 0))
 
 
 def two_of_each():
@@ -198,8 +211,8 @@ ALLOWED = {"numpy ndarray", "numpy dtype", "numpy._core.multiarray _reconstruct"
 
 @pytest.mark.parametrize(
     "dtype",
-    [np.dtype([("x", object)]), ForgedDtype(), np.dtype(object)],
-    ids=["object-field-dtype", "uint8-with-object-field-state", "object-dtype"],
+    [ForgedDtype("V8"), ForgedDtype("u1"), np.dtype([("x", object)]), np.dtype(object)],
+    ids=["void-with-object-field", "uint8-with-object-field", "object-field", "object"],
 )
 def test_a_pickle_cannot_forge_objects_from_chosen_bytes(dtype, tmp_path, cache_dir):
     """numpy would read these 8 bytes as an object pointer: a crash, or a forged object."""
@@ -208,6 +221,19 @@ def test_a_pickle_cannot_forge_objects_from_chosen_bytes(dtype, tmp_path, cache_
     path, md5 = archive_of(tmp_path, forging)
     with pytest.raises(etl.ForbiddenPickle, match="dtype"):
         etl.prepare(tmp_path / "out", archive=path, md5=md5)
+
+
+def test_the_cli_names_a_forging_archive_in_one_line(tmp_path):
+    """`python -m training.etl` on it: numpy's own constructors died here of a segfault."""
+    one_bicycle = {cifar.FINE_LABELS: [8], cifar.FILENAMES: [b"bicycle_s_000001.png"]}
+    forged = ForgedArray(ForgedDtype("V8"), b"\x41" * 8)
+    path, md5 = archive_of(tmp_path, synthetic.python2_pickle({**one_bicycle, cifar.DATA: forged}))
+    argv = ["--archive", str(path), "--md5", md5, "--out", str(tmp_path / "out")]
+    command = [sys.executable, "-m", "training.etl", *argv, "--cache-dir", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: a pickle in the archive declares dtype")
+    assert done.stderr.count("\n") == 1
 
 
 def test_object_dtype_pixels_as_numpy_pickles_them(tmp_path, cache_dir):
@@ -362,17 +388,73 @@ def test_read_lst_names_the_malformed_line(tmp_path):
         etl.read_lst(lst)
 
 
+@pytest.fixture(scope="module")
+def cached_synthetic(tmp_path_factory):
+    """The seed-1 synthetic archive and its .md5, as a first --synthetic run caches them."""
+    cache = tmp_path_factory.mktemp("synthetic-cache")
+    path, md5 = archive.synthetic_archive(cache, seed=1)
+    return path, md5
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path, checksum: path.write_bytes(path.read_bytes()[:1000]),
+        lambda path, checksum: checksum.write_text(""),
+    ],
+    ids=["archive-cut", "empty-md5"],
+)
+def test_a_damaged_cached_synthetic_archive_is_generated_again(damage, cached_synthetic, cache_dir):
+    path, md5 = cached_synthetic
+    cache_dir.mkdir(parents=True)
+    for file in (path, path.with_name(path.name + ".md5")):
+        shutil.copy(file, cache_dir)
+    cached, checksum = cache_dir / path.name, cache_dir / (path.name + ".md5")
+    damage(cached, checksum)
+    assert archive.synthetic_archive(cache_dir, seed=1) == (cached, md5)
+    assert (md5_of(cached), checksum.read_text()) == (md5, md5 + "\n")
+
+
+@pytest.mark.parametrize("taken", ["", ".md5"])
+def test_a_folder_where_the_synthetic_archive_goes(taken, tmp_path, cache_dir, capsys):
+    name = f"synthetic-cifar-100-python-v{synthetic.GENERATOR_VERSION}-seed2.tar.gz{taken}"
+    (cache_dir / name).mkdir(parents=True)
+    with pytest.raises(SystemExit) as exited:
+        etl.main(["--synthetic", "--seed", "2", "--out", str(tmp_path / "out")])
+    assert str(exited.value.code).startswith(f"error: {cache_dir / name} is in the cache's way")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_cache_folder_that_is_a_file(tmp_path, cache_dir):
+    cache_dir.parent.mkdir(parents=True)
+    cache_dir.write_text("a file, not a folder")
+    with pytest.raises(etl.CacheUnusable, match=r"cannot use .* as the cache"):
+        etl.prepare(tmp_path / "out", synthetic=True)
+
+
 class Archives(BaseHTTPRequestHandler):
-    """Serves `body` at any path; claims `length` bytes (a short body is a cut download)."""
+    """Serves `body` at any path; claims `length` bytes (a short body is a cut download).
+
+    `content_length` replaces the header's value; `chunked` sends the body as one chunk
+    and hangs up without the last, empty chunk.
+    """
 
     body = b""
     length = None
+    content_length = None
+    chunked = False
     requests = 0
 
     def do_GET(self):
         type(self).requests += 1
         self.send_response(200)
-        self.send_header("Content-Length", str(self.length or len(self.body)))
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(self.body), self.body))
+            return
+        length = self.content_length or str(self.length or len(self.body))
+        self.send_header("Content-Length", length)
         self.end_headers()
         self.wfile.write(self.body)
 
@@ -409,6 +491,31 @@ def test_a_cut_download_is_a_truncated_archive(server, small_archive, tmp_path, 
     with pytest.raises(etl.TruncatedArchive, match=r"ended after 10000 of \d+ bytes"):
         etl.prepare(tmp_path / "out", md5=small_archive[1], url=url)
     assert not list(cache_dir.glob("*"))
+
+
+def test_a_chunked_download_cut_short(server, small_archive, tmp_path, cache_dir):
+    handler, url = server
+    handler.chunked = True
+    with pytest.raises(etl.TruncatedArchive, match="was cut short"):
+        etl.prepare(tmp_path / "out", md5=small_archive[1], url=url)
+    assert not list(cache_dir.glob("*"))
+
+
+@pytest.mark.parametrize("value", ["many", "-5", "1e6", "\u00b2"])
+def test_a_malformed_content_length(value, server, small_archive, tmp_path, cache_dir, capsys):
+    handler, url = server
+    handler.content_length = value
+    with pytest.raises(SystemExit) as exited:
+        etl.main(["--out", str(tmp_path / "out"), "--md5", small_archive[1], "--url", url])
+    assert str(exited.value.code).startswith(f"error: cannot download {url}: its server")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_folder_where_the_download_goes(server, small_archive, tmp_path, cache_dir):
+    (cache_dir / "cifar-100-python.tar.gz").mkdir(parents=True)
+    with pytest.raises(etl.CacheUnusable, match="in the cache's way"):
+        etl.prepare(tmp_path / "out", md5=small_archive[1], url=server[1])
+    assert server[0].requests == 0
 
 
 def test_a_wrong_download_is_not_cached(server, tmp_path, cache_dir):
