@@ -32,7 +32,7 @@ from tqdm import tqdm
 from local import workflow
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
-from training import cifar, etl, report
+from training import cifar, etl, lst, report
 from training.errors import TrainingError
 
 REGION = "us-east-1"
@@ -75,7 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def pick_images(data_dir: Path, count: int, seed: int) -> list[tuple[Path, str]]:
     """`count` random test images (seeded) with their true labels."""
-    entries = etl.read_lst(data_dir / "test.lst")
+    entries = lst.read_lst(data_dir / "test.lst")
     chosen = random.Random(seed).sample(  # noqa: S311 (a reproducible sample, not a secret)
         entries, min(count, len(entries))
     )

@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from training import cifar
-from training.etl import read_lst
+from training.lst import read_lst
 
 Predictor = Callable[[bytes], list[float]]
 

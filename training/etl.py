@@ -40,6 +40,7 @@ from training.archive import (
 from training.aws import BucketNotFound
 from training.errors import TrainingError, exit_with_message
 from training.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
+from training.lst import LstEntry, MalformedLst, format_lst, read_lst
 from training.splits import ForbiddenPickle, MalformedSplit, Split
 from training.upload import UploadResult, upload_files
 
@@ -52,7 +53,6 @@ __all__ = [
     "DownloadUnavailable",
     "DuplicateImageName",
     "ForbiddenPickle",
-    "LstEntry",
     "MalformedSplit",
     "MemberTooLarge",
     "MissingClass",
@@ -60,7 +60,6 @@ __all__ = [
     "TruncatedArchive",
     "main",
     "prepare",
-    "read_lst",
     "upload",
 ]
 
@@ -86,17 +85,6 @@ class MissingClass(NotCifarArchive):
     """A split without a bicycle or without a motorcycle: nothing to train or test on."""
 
 
-class MalformedLst(TrainingError):
-    """A `.lst` line that is not index, label and path separated by tabs."""
-
-
-@dataclass(frozen=True)
-class LstEntry:
-    index: int
-    label: int  # 0 = bicycle, 1 = motorcycle (cifar.CLASSES order)
-    path: str  # relative to the split folder, e.g. "bicycle_s_000513.png"
-
-
 @dataclass(frozen=True)
 class Dataset:
     root: Path
@@ -113,32 +101,6 @@ class Dataset:
             for entry in read_lst(lst)
         ]
         return images + [lst.name for lst in self.lst_files.values()]
-
-
-def parse_lst(text: str, source: str = "<text>") -> list[LstEntry]:
-    """The entries of a `.lst` file's text (blank lines ignored)."""
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        try:
-            index, label, path = fields
-            entries.append(LstEntry(int(index), int(label), path))
-        except ValueError as error:
-            raise MalformedLst(
-                f"{source}:{number}: expected index<TAB>label<TAB>path, got {line!r}"
-            ) from error
-    return entries
-
-
-def read_lst(path: Path) -> list[LstEntry]:
-    """The entries of a `.lst` file; paths are relative to the split folder it describes."""
-    return parse_lst(Path(path).read_text(), str(path))
-
-
-def format_lst(entries: Sequence[LstEntry]) -> str:
-    return "".join(f"{entry.index}\t{entry.label}\t{entry.path}\n" for entry in entries)
 
 
 def png_bytes(row: np.ndarray) -> bytes:

@@ -34,8 +34,8 @@ from sagemaker.train import ModelTrainer
 
 from training import aws, cifar
 from training.errors import TrainingError, exit_with_message
-from training.etl import parse_lst
 from training.layout import CHANNELS, DEFAULT_PREFIX, S3Layout
+from training.lst import parse_lst
 
 ALGORITHM = "image-classification"
 CONTENT_TYPE = "application/x-image"  # PNGs listed by .lst files: all four channels

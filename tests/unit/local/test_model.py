@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from local import model
-from training import etl, synthetic
+from training import etl, lst, synthetic
 
 SMALL = {"train_per_class": 40, "test_per_class": 20, "other_per_class": 1}
 
@@ -134,8 +134,8 @@ def test_load_refuses_another_features_version(trained, tmp_path):
 
 def test_training_needs_both_classes(data_dir, tmp_path):
     (tmp_path / "train").symlink_to(data_dir / "train")
-    bicycles = [e for e in etl.read_lst(data_dir / "train.lst") if e.label == 0]
-    (tmp_path / "train.lst").write_text(etl.format_lst(bicycles))
+    bicycles = [e for e in lst.read_lst(data_dir / "train.lst") if e.label == 0]
+    (tmp_path / "train.lst").write_text(lst.format_lst(bicycles))
     with pytest.raises(ValueError, match="both classes"):
         model.train(tmp_path)
 

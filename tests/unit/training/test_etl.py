@@ -1,5 +1,6 @@
 """training.etl on SYNTHETIC archives in CIFAR-100's layout: extraction, checks, cache, upload."""
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training import archive, cifar, etl, synthetic
+from training import archive, cifar, etl, lst, synthetic
 from training.archive import md5_of
 
 from .conftest import SMALL
@@ -37,7 +38,7 @@ def test_extracts_only_bicycles_and_motorcycles_with_their_lst(dataset, small_ar
     assert dataset.counts == {"train": 24, "test": 8}
     for split in cifar.SPLITS:
         fine_of = fine_labels_by_name(small_archive[0], split)
-        entries = etl.read_lst(dataset.lst_files[split])
+        entries = lst.read_lst(dataset.lst_files[split])
         assert [entry.index for entry in entries] == list(range(len(entries)))
         for entry in entries:
             expected_label = cifar.CLASSES.index(entry.path.split("_s_")[0])
@@ -60,7 +61,7 @@ def test_pngs_are_the_archives_pixels_as_32x32_rgb(dataset, small_archive):
     with tarfile.open(small_archive[0], "r:gz") as archive:
         batch = pickle.load(archive.extractfile(f"{cifar.ROOT}/test"), encoding="bytes")  # noqa: S301 (our own archive)
     names = [name.decode() for name in batch[cifar.FILENAMES]]
-    entry = etl.read_lst(dataset.lst_files["test"])[0]
+    entry = lst.read_lst(dataset.lst_files["test"])[0]
     row = batch[cifar.DATA][names.index(entry.path)]
     with Image.open(dataset.root / "test" / entry.path) as image:
         assert (image.format, image.mode, image.size) == ("PNG", "RGB", (32, 32))
@@ -69,7 +70,7 @@ def test_pngs_are_the_archives_pixels_as_32x32_rgb(dataset, small_archive):
 
 
 def test_second_run_reuses_the_extraction(dataset, small_archive):
-    png = dataset.root / "train" / etl.read_lst(dataset.lst_files["train"])[0].path
+    png = dataset.root / "train" / lst.read_lst(dataset.lst_files["train"])[0].path
     png.write_bytes(b"left alone by a reuse")
     again = etl.prepare(dataset.root, archive=small_archive[0], md5=small_archive[1])
     assert again.reused and again.counts == dataset.counts
@@ -77,7 +78,7 @@ def test_second_run_reuses_the_extraction(dataset, small_archive):
 
 
 def test_an_incomplete_extraction_is_redone(dataset, small_archive):
-    png = dataset.root / "train" / etl.read_lst(dataset.lst_files["train"])[0].path
+    png = dataset.root / "train" / lst.read_lst(dataset.lst_files["train"])[0].path
     png.unlink()
     again = etl.prepare(dataset.root, archive=small_archive[0], md5=small_archive[1])
     assert not again.reused and png.is_file()
@@ -88,7 +89,7 @@ def test_another_archive_replaces_the_extraction(dataset, tmp_path):
     md5 = synthetic.write_archive(other, seed=4, **{**SMALL, "train_per_class": 3})
     again = etl.prepare(dataset.root, archive=other, md5=md5)
     assert not again.reused and again.counts["train"] == 6
-    assert len(etl.read_lst(again.lst_files["train"])) == 6
+    assert len(lst.read_lst(again.lst_files["train"])) == 6
 
 
 def test_the_published_checksum_is_the_default(small_archive, tmp_path, cache_dir):
@@ -370,7 +371,7 @@ def test_synthetic_is_generated_once_and_said_to_be_synthetic(tmp_path, cache_di
     assert "SYNTHETIC archive (not CIFAR-100)" in capsys.readouterr().out
     assert cached.stat().st_mtime_ns == stamp
     assert (second.counts, second.archive_md5) == ({"train": 1000, "test": 200}, md5_of(cached))
-    assert len(etl.read_lst(tmp_path / "one" / "train.lst")) == 1000
+    assert len(lst.read_lst(tmp_path / "one" / "train.lst")) == 1000
 
 
 def test_cached_synthetic_archive_is_named_by_generator_version(cache_dir, monkeypatch):
@@ -379,13 +380,6 @@ def test_cached_synthetic_archive_is_named_by_generator_version(cache_dir, monke
     monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
     newer, _ = archive.synthetic_archive(cache_dir, seed=1)
     assert newer != path and newer.exists()
-
-
-def test_read_lst_names_the_malformed_line(tmp_path):
-    lst = tmp_path / "train.lst"
-    lst.write_text("0\t1\tmotorcycle_s_000001.png\n1 0 bicycle_s_000002.png\n")
-    with pytest.raises(etl.MalformedLst, match=r"train.lst:2"):
-        etl.read_lst(lst)
 
 
 @pytest.fixture(scope="module")
@@ -456,7 +450,8 @@ class Archives(BaseHTTPRequestHandler):
         length = self.content_length or str(self.length or len(self.body))
         self.send_header("Content-Length", length)
         self.end_headers()
-        self.wfile.write(self.body)
+        with contextlib.suppress(ConnectionError):  # a client that refuses the header hangs up
+            self.wfile.write(self.body)
 
     def log_message(self, *args):
         pass
@@ -561,8 +556,8 @@ def test_upload_lays_out_the_four_channels(dataset, layout, session):
     result = etl.upload(dataset, layout, session.client("s3"))
     keys = set(objects(session, layout.bucket))
     assert result.uploaded == len(keys) == 24 + 8 + 2
-    train_png = etl.read_lst(dataset.lst_files["train"])[0].path
-    test_png = etl.read_lst(dataset.lst_files["test"])[0].path
+    train_png = lst.read_lst(dataset.lst_files["train"])[0].path
+    test_png = lst.read_lst(dataset.lst_files["test"])[0].path
     assert {
         f"runs/test/train/{train_png}",
         f"runs/test/validation/{test_png}",
