@@ -12,7 +12,6 @@ also written as SageMaker data capture writes it to S3, for the monitoring repor
         boto3.client("sagemaker-runtime", endpoint_url=endpoint.url).invoke_endpoint(...)
 """
 
-import base64
 import json
 import re
 import sys
@@ -25,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
+
+from training.capture import capture_record
 
 ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use
 IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
@@ -70,31 +71,6 @@ def model_error(original_status: int, original_message: str) -> Answer:
 def unknown_operation(method: str, path: str) -> Answer:
     message = f"{method} {path} is not an operation of this endpoint"
     return error_answer(404, "UnknownOperationException", {"message": message})
-
-
-def capture_record(content_type: str, body: bytes, output: str, when: datetime) -> dict:
-    """One data-capture record, as SageMaker writes them (input as base64, output as JSON)."""
-    return {
-        "captureData": {
-            "endpointInput": {
-                "observedContentType": content_type,
-                "mode": "INPUT",
-                "data": base64.b64encode(body).decode("ascii"),
-                "encoding": "BASE64",
-            },
-            "endpointOutput": {
-                "observedContentType": "application/json",
-                "mode": "OUTPUT",
-                "data": output,
-                "encoding": "JSON",
-            },
-        },
-        "eventMetadata": {
-            "eventId": str(uuid.uuid4()),
-            "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        "eventVersion": "0",
-    }
 
 
 class DataCapture:

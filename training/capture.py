@@ -1,4 +1,4 @@
-"""Data-capture records: finding the files and reading the inferences they hold.
+"""Data-capture records: writing one, finding the files and reading the inferences they hold.
 
 SageMaker writes one JSON record a line to
 `<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl`:
@@ -18,6 +18,7 @@ hide the thousands of good ones around it.
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +61,31 @@ class Captured:
     inferences: list[Inference]  # in time order
     broken_lines: int
     files: int
+
+
+def capture_record(content_type: str, body: bytes, output: str, when: datetime) -> dict[str, Any]:
+    """One data-capture record, as SageMaker writes them (input as base64, output as JSON)."""
+    return {
+        "captureData": {
+            "endpointInput": {
+                "observedContentType": content_type,
+                "mode": "INPUT",
+                "data": base64.b64encode(body).decode("ascii"),
+                "encoding": "BASE64",
+            },
+            "endpointOutput": {
+                "observedContentType": "application/json",
+                "mode": "OUTPUT",
+                "data": output,
+                "encoding": "JSON",
+            },
+        },
+        "eventMetadata": {
+            "eventId": str(uuid.uuid4()),
+            "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "eventVersion": "0",
+    }
 
 
 def decode_data(block: dict[str, Any]) -> Any:
