@@ -30,7 +30,7 @@ from local import workflow
 from local.endpoint import ModelEndpoint
 from local.lambda_server import Handler, InvocationContext
 from local.model import ensure_model
-from training.lst import read_lst
+from training.common.lst import read_lst
 
 BOUND = 6
 MIN_IMAGES = 20

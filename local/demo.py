@@ -32,8 +32,9 @@ from tqdm import tqdm
 from local import workflow
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
-from training import cifar, etl, lst, report
-from training.errors import TrainingError
+from training import etl, report
+from training.common import cifar, lst
+from training.common.errors import TrainingError
 
 REGION = "us-east-1"
 EXPECTED_FAILURES = {"ConfidenceThresholdNotMet"}  # the workflow working as designed

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-from training.capture import capture_record
+from training.common.capture import capture_record
 
 ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use
 IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})

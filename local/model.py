@@ -33,8 +33,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from training import cifar
-from training.lst import read_lst
+from training.common import cifar
+from training.common.lst import read_lst
 
 Predictor = Callable[[bytes], list[float]]
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from training import aws
-from training.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
-from training.errors import TrainingError, exit_with_message
+from training.common import aws
+from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
+from training.common.errors import TrainingError, exit_with_message
 
 SCHEDULE_GONE_TIMEOUT_SECONDS = 300
 POLL_SECONDS = 5

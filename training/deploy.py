@@ -23,10 +23,10 @@ from typing import Any
 
 from sagemaker.core import image_uris
 
-from training import aws
-from training.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
-from training.errors import TrainingError, exit_with_message
-from training.layout import DEFAULT_PREFIX, S3Layout
+from training.common import aws
+from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
+from training.common.errors import TrainingError, exit_with_message
+from training.common.layout import DEFAULT_PREFIX, S3Layout
 
 ALGORITHM = "image-classification"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"  # the algorithm infers on CPU; one image a request

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from training import aws, cifar
-from training.archive import (
+from training.common import aws, cifar
+from training.common.archive import (
     CacheUnusable,
     ChecksumMismatch,
     DownloadUnavailable,
@@ -37,12 +37,12 @@ from training.archive import (
     synthetic_archive,
     verify_md5,
 )
-from training.aws import BucketNotFound
-from training.errors import TrainingError, exit_with_message
-from training.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
-from training.lst import LstEntry, MalformedLst, format_lst, read_lst
-from training.splits import ForbiddenPickle, MalformedSplit, Split
-from training.upload import UploadResult, upload_files
+from training.common.aws import BucketNotFound
+from training.common.errors import TrainingError, exit_with_message
+from training.common.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
+from training.common.lst import LstEntry, MalformedLst, format_lst, read_lst
+from training.common.splits import ForbiddenPickle, MalformedSplit, Split
+from training.common.upload import UploadResult, upload_files
 
 __all__ = [
     "BadImageName",

@@ -22,10 +22,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from training import aws, cifar
-from training.capture import Inference, read_captures
-from training.errors import exit_with_message
-from training.layout import DEFAULT_PREFIX, S3Layout
+from training.common import aws, cifar
+from training.common.capture import Inference, read_captures
+from training.common.errors import exit_with_message
+from training.common.layout import DEFAULT_PREFIX, S3Layout
 
 DEFAULT_THRESHOLD = 0.90  # the workflow's ConfidenceThreshold default
 DEFAULT_OUT = Path("build/report")

@@ -32,10 +32,10 @@ from sagemaker.core.training.configs import (
 from sagemaker.core.utils.exceptions import FailedStatusError
 from sagemaker.train import ModelTrainer
 
-from training import aws, cifar
-from training.errors import TrainingError, exit_with_message
-from training.layout import CHANNELS, DEFAULT_PREFIX, S3Layout
-from training.lst import parse_lst
+from training.common import aws, cifar
+from training.common.errors import TrainingError, exit_with_message
+from training.common.layout import CHANNELS, DEFAULT_PREFIX, S3Layout
+from training.common.lst import parse_lst
 
 ALGORITHM = "image-classification"
 CONTENT_TYPE = "application/x-image"  # PNGs listed by .lst files: all four channels

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from training.synthetic import write_archive
+from training.common.synthetic import write_archive
 
 ROOT = Path(__file__).resolve().parents[3]
 ROW = re.compile(

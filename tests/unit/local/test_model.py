@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from local import model
-from training import etl, lst, synthetic
+from training import etl
+from training.common import lst, synthetic
 
 SMALL = {"train_per_class": 40, "test_per_class": 20, "other_per_class": 1}
 

@@ -3,8 +3,9 @@
 import boto3
 import pytest
 
-from training import etl, synthetic
-from training.layout import S3Layout
+from training import etl
+from training.common import synthetic
+from training.common.layout import S3Layout
 
 SMALL = {"train_per_class": 12, "test_per_class": 4, "other_per_class": 1}
 REGION = "us-east-1"

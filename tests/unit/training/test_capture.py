@@ -4,7 +4,7 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from training.capture import capture_record, parse_record
+from training.common.capture import capture_record, parse_record
 
 WHEN = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ import importlib
 import boto3
 import pytest
 
-from training import aws
-from training.layout import S3Layout, UnknownDatasetFile
+from training.common import aws
+from training.common.layout import S3Layout, UnknownDatasetFile
 
 STEPS = ["etl", "train", "deploy", "report", "cleanup"]
 

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training import archive, cifar, etl, lst, synthetic
-from training.archive import md5_of
+from training import etl
+from training.common import archive, cifar, lst, synthetic
+from training.common.archive import md5_of
 
 from .conftest import SMALL
 
@@ -583,7 +584,7 @@ def test_second_upload_sends_nothing_and_a_change_sends_one(dataset, layout, ses
 
 
 def test_upload_to_a_missing_bucket(dataset, session):
-    from training.layout import S3Layout
+    from training.common.layout import S3Layout
 
     with pytest.raises(etl.BucketNotFound, match="no-such-bucket"):
         etl.upload(dataset, S3Layout("no-such-bucket"), session.client("s3"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from training.lst import LstEntry, MalformedLst, format_lst, parse_lst, read_lst
+from training.common.lst import LstEntry, MalformedLst, format_lst, parse_lst, read_lst
 
 
 def test_written_entries_read_back(tmp_path):

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from training import report
-from training.aws import BucketNotFound
-from training.capture import NoCaptureFiles, read_captures
+from training.common.aws import BucketNotFound
+from training.common.capture import NoCaptureFiles, read_captures
 
 START = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
 PNG_BYTES = base64.b64encode(b"\x89PNG\r\n\x1a\n...").decode()

@@ -7,7 +7,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from training import cifar, synthetic
+from training.common import cifar, synthetic
 
 SMALL = {"train_per_class": 6, "test_per_class": 3, "other_per_class": 1}
 

@@ -5,8 +5,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from training import train
-from training.aws import BucketNotFound
-from training.layout import S3Layout
+from training.common.aws import BucketNotFound
+from training.common.layout import S3Layout
 
 from .conftest import REGION
 

@@ -27,9 +27,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from training import cifar
-from training.aws import raise_if_no_bucket, split_s3_uri
-from training.errors import TrainingError
+from training.common import cifar
+from training.common.aws import raise_if_no_bucket, split_s3_uri
+from training.common.errors import TrainingError
 
 SUFFIX = ".jsonl"
 

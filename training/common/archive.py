@@ -20,9 +20,9 @@ from urllib.error import URLError
 
 from tqdm import tqdm
 
-from training import cifar, synthetic
-from training.errors import TrainingError
-from training.splits import NotCifarArchive, Split, load, to_split
+from training.common import cifar, synthetic
+from training.common.errors import TrainingError
+from training.common.splits import NotCifarArchive, Split, load, to_split
 
 CONNECT_TIMEOUT_SECONDS = 10  # also the longest silence tolerated mid-download
 CHUNK_BYTES = 1 << 20

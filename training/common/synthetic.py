@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from training import cifar
+from training.common import cifar
 
 COARSE_TO_FINE = {
     "aquatic_mammals": ("beaver", "dolphin", "otter", "seal", "whale"),

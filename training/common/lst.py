@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.errors import TrainingError
+from training.common.errors import TrainingError
 
 
 class MalformedLst(TrainingError):

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from training import cifar
-from training.errors import TrainingError
+from training.common import cifar
+from training.common.errors import TrainingError
 
 ROW_BYTES = 3 * cifar.IMAGE_SIDE * cifar.IMAGE_SIDE  # 3,072: red, green, blue planes
 # The pickled state of numpy's uint8 dtype: version 3, no byte order, no fields,

@@ -15,8 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from training.archive import md5_of
-from training.aws import raise_if_no_bucket
+from training.common.archive import md5_of
+from training.common.aws import raise_if_no_bucket
 
 UPLOAD_THREADS = 8  # S3 latency, not bandwidth, bounds a thousand 2 KB PNGs
 CONTENT_TYPES = {".png": "image/png", ".lst": "text/plain"}

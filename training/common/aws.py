@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from training.errors import TrainingError
+from training.common.errors import TrainingError
 
 # SageMaker's own pattern, lower case only: endpoint ARNs are lower-cased, so a mixed-case
 # name would not match the ARN that the workflow's IAM policy names.
