@@ -3,7 +3,7 @@
     python -m training.report --bucket my-bucket     # the capture training.deploy set up
     python -m training.report --source captured/ --out build/report --threshold 0.93
 
-Reads every record of every capture file (S3 or a local folder; see `training.capture`)
+Reads every record of every capture file (S3 or a local folder; see `training.common.capture`)
 and writes three files to --out: `confidence.png` (each inference's confidence, the larger
 probability, over time, with the threshold line), `classes.png` (the share of each
 predicted class) and `summary.txt` (also printed). Figures are drawn on matplotlib's

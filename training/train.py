@@ -5,7 +5,7 @@
 
 Uses the SageMaker Python SDK v3: `sagemaker.train.ModelTrainer` with the algorithm's image
 from `sagemaker.core.image_uris` (v3 has no Estimator; v3 expresses all of this job). The
-four channels are the ones `training.etl` uploaded (`training.layout`), and
+four channels are the ones `training.etl` uploaded (`training.common.layout`), and
 `num_training_samples` is counted from the train `.lst` in S3, so it always matches the data
 the job reads.
 """

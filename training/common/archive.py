@@ -4,7 +4,7 @@ Three sources, one result (a verified archive on disk): the published archive, d
 with a short connect timeout and cached; a local copy (`--archive`); or a generated
 SYNTHETIC stand-in in the same layout (`--synthetic`), cached per seed. Every archive is
 checked against an MD5 before it is read; no member larger than CIFAR-100's is read, and
-its pickles are read by `training.splits`, which builds only what a split holds.
+its pickles are read by `training.common.splits`, which builds only what a split holds.
 """
 
 import hashlib
@@ -176,7 +176,7 @@ def synthetic_archive(cache_dir: Path, seed: int) -> tuple[Path, str]:
 
 
 def read_splits(path: Path) -> dict[str, Split]:
-    """Each split of the archive, checked (see `training.splits`), in one pass."""
+    """Each split of the archive, checked (see `training.common.splits`), in one pass."""
     wanted = {f"{cifar.ROOT}/{split}": split for split in cifar.SPLITS}
     splits: dict[str, Split] = {}
     try:

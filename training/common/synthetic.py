@@ -8,7 +8,7 @@ thick dark wheels under a solid coloured body. A share of them is drawn faint or
 hidden, so that a good model is unsure of some: the workflow's low-confidence path needs
 such images as much as its success path needs clear ones. The other 98 classes are noise.
 
-    python -m training.synthetic --out synthetic-cifar-100.tar.gz --seed 0
+    python -m training.common.synthetic --out synthetic-cifar-100.tar.gz --seed 0
 """
 
 import argparse
@@ -318,7 +318,7 @@ def write_archive(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m training.synthetic",
+        prog="python -m training.common.synthetic",
         description="Write a SYNTHETIC archive in CIFAR-100's layout (not CIFAR-100) "
         "and print its MD5.",
     )

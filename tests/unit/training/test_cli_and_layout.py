@@ -1,6 +1,7 @@
 """Every step's --help; the S3 layout the steps share; region and S3 URI handling."""
 
 import importlib
+from pathlib import Path
 
 import boto3
 import pytest
@@ -9,6 +10,12 @@ from training.common import aws
 from training.common.layout import S3Layout, UnknownDatasetFile
 
 STEPS = ["etl", "train", "deploy", "report", "cleanup"]
+
+
+def test_training_holds_the_five_tools_and_nothing_else_at_its_top():
+    training = Path(__file__).resolve().parents[3] / "training"
+    modules = {path.stem for path in training.glob("*.py")} - {"__init__"}
+    assert modules == set(STEPS)
 
 
 @pytest.mark.parametrize("step", STEPS)
