@@ -117,7 +117,9 @@ def _file_name(raw: bytes) -> str:
     try:
         name = raw.decode()
     except UnicodeDecodeError as error:
-        raise BadImageName(f"the archive names an image {raw!r}: not UTF-8") from error
+        raise BadImageName(
+            f"the archive names an image {raw[:MAX_NAME_LENGTH]!r}: not UTF-8"
+        ) from error
     plain = PurePosixPath(name).name == name and not name.startswith(".") and "\0" not in name
     if not plain or not name.endswith(".png") or len(name) > MAX_NAME_LENGTH:
         raise BadImageName(

@@ -10,6 +10,7 @@ from the checked bytes with a dtype fixed here.
 
 import io
 import pickle
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,13 +73,17 @@ class _Uint8Dtype:
 
     def __init__(self, spec: Any, align: Any = False, copy: Any = True) -> None:
         if _text(spec) != "u1":
-            raise ForbiddenPickle(f"a pickle in the archive declares dtype {spec!r}, not uint8")
+            raise ForbiddenPickle(
+                f"a pickle in the archive declares dtype {reprlib.repr(spec)}, not uint8"
+            )
         self.made = True
 
     def __setstate__(self, state: Any) -> None:
         as_text = tuple(_text(part) for part in state) if isinstance(state, tuple) else state
         if not self.made or self.checked or as_text != UINT8_DTYPE_STATE:
-            raise ForbiddenPickle(f"a pickle in the archive gives dtype uint8 the state {state!r}")
+            raise ForbiddenPickle(
+                f"a pickle in the archive gives dtype uint8 the state {reprlib.repr(state)}"
+            )
         self.checked = True
 
 
@@ -105,7 +110,7 @@ class _PixelArray:
             raise MalformedSplit("the archive's pixel data is not a plain C-ordered array")
         if not _is_int(rows) or shape[1] != ROW_BYTES or len(raw) != rows * ROW_BYTES:
             raise MalformedSplit(
-                f"the archive's pixel data has shape {shape!r} over {len(raw)} bytes: "
+                f"the archive's pixel data has shape {reprlib.repr(shape)} over {len(raw)} bytes: "
                 f"expected (n, {ROW_BYTES}) over n x {ROW_BYTES} bytes"
             )
         self.pixels = np.frombuffer(raw, dtype=np.uint8).reshape(rows, ROW_BYTES)
