@@ -27,7 +27,7 @@ from training.common.splits import NotCifarArchive, Split, load, to_split
 CONNECT_TIMEOUT_SECONDS = 10  # also the longest silence tolerated mid-download
 CHUNK_BYTES = 1 << 20
 # The real members are 50,000 and 10,000 rows of 3,072 pixels plus labels and names:
-# 155 MB and 31 MB. Room for 25 % more, and no further: each is read whole into memory.
+# 155 MB and 31 MB. Room for about 30 % more, no further: each is read whole into memory.
 MAX_SPLIT_BYTES = {"train": 200_000_000, "test": 40_000_000}
 FIX_CACHE = "remove it, or choose another cache folder (--cache-dir DIR or XDG_CACHE_HOME)"
 WAYS_ON = (
