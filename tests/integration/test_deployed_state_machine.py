@@ -1,7 +1,8 @@
 """Against a deployed stack: runs only when AWS_SAM_STACK_NAME names one (and AWS credentials
 are set), the variable aws-sam-cli-app-templates' integration tests read.
 
-AWS_SAM_STACK_NAME=scones-unlimited-image-classification IMAGE_KEY=test/bicycle_s_000513.png make test
+AWS_SAM_STACK_NAME=scones-unlimited-image-classification IMAGE_KEY=test/bicycle_s_000513.png \\
+    make test ARGS=tests/integration
 """
 
 import json
