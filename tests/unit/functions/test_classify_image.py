@@ -16,6 +16,7 @@ from functions.classify_image import app
 from local.endpoint import ModelEndpoint
 from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
 from tests.images import make_image
+from tests.unit.functions.retry_budget import function_timeout, worst_case_seconds
 from workflow_common.errors import (
     EndpointError,
     ImageTooLarge,
@@ -146,22 +147,9 @@ def test_invalid_model_answer_is_invalid_inference(answer, model, lambda_context
         app.lambda_handler(classify_event(image), lambda_context)
 
 
-def worst_case_seconds(config: Config) -> float:
-    """Connect, read and backoff of every attempt, the last one's body stalling after its headers.
-
-    botocore's standard mode waits at most min(2 ** (n - 1), 20) s before retry n; a body is read
-    after botocore's retries, so only the last attempt can stall in it.
-    """
-    retries = config.retries
-    attempts = retries.get("total_max_attempts", retries.get("max_attempts", 4) + 1)
-    attempt = config.connect_timeout + config.read_timeout
-    backoff = sum(min(2 ** (n - 1), 20) for n in range(1, attempts))
-    return (attempts - 1) * attempt + backoff + attempt + config.read_timeout
-
-
 def test_a_hung_endpoint_ends_as_endpoint_error_well_before_the_function_timeout():
     template, _ = decode(str(ROOT / "template.yaml"))
-    timeout = template["Resources"]["ClassifyImageFunction"]["Properties"]["Timeout"]
+    timeout = function_timeout(template, "ClassifyImageFunction")
     config = app.sagemaker_runtime.meta.config
 
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
