@@ -13,7 +13,7 @@ def worst_case_seconds(config: Config) -> float:
     retries, not attempts (botocore's own reading of it).
     """
     retries = config.retries
-    attempts = retries.get("total_max_attempts", retries.get("max_attempts", 4) + 1)
+    attempts = retries.get("total_max_attempts") or retries["max_attempts"] + 1
     attempt = config.connect_timeout + config.read_timeout
     backoff = sum(min(2 ** (n - 1), BOTOCORE_MAX_BACKOFF_SECONDS) for n in range(1, attempts))
     return (attempts - 1) * attempt + backoff + attempt + config.read_timeout
