@@ -6,7 +6,8 @@ through `endpoint_url=` or `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`: `POST
 `[p_bicycle, p_motorcycle]` as JSON, as the built-in image-classification algorithm does.
 Failures come back as the real service's errors (`ValidationError`, `ModelError`), so
 callers' error handling is exercised too. With `capture_dir`, every answered request is
-also written as SageMaker data capture writes it to S3, for the monitoring report.
+also written as SageMaker data capture writes it to S3, for the monitoring report; a capture
+that cannot be written is logged and the inference answered all the same, as SageMaker does.
 
     with ModelEndpoint(predictor, endpoint_name="image-classification") as endpoint:
         boto3.client("sagemaker-runtime", endpoint_url=endpoint.url).invoke_endpoint(...)
