@@ -100,3 +100,11 @@ def test_an_invocation_never_logs_with_another_executions_correlation_id(
         ("ClassifyImageFunction", "execution-a"),
         ("FilterInferencesFunction", "execution-2"),
     }
+
+
+@pytest.mark.parametrize("payload", ["{not json", "[" * 100_000, "1" * 5_001])
+def test_a_payload_python_cannot_read_is_invalid_request_content(server, payload):
+    client = lambda_client(server.url)
+
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName="FilterInferencesFunction", Payload=payload)
