@@ -17,7 +17,7 @@ from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
 from tests.images import make_image
 
 CONCURRENT = 200
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=1)
+NO_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,11 @@ def server():
         yield served
 
 
-def lambda_client(url: str):
-    return boto3.client("lambda", endpoint_url=url, config=NO_RETRIES)
+@pytest.fixture(scope="module")
+def client(server):
+    """One client, as moto's interpreter shares one; a connection for each concurrent call."""
+    config = Config(retries=NO_RETRIES, max_pool_connections=CONCURRENT)
+    return boto3.client("lambda", endpoint_url=server.url, config=config)
 
 
 def filter_event(n: int) -> dict:
@@ -35,26 +38,25 @@ def filter_event(n: int) -> dict:
     return {"body": body, "execution_id": f"execution-{n}"}
 
 
-def invoke(url: str, function: str, event: dict) -> dict:
-    """One invocation on a fresh connection, as each of many executions would make it."""
-    answer = lambda_client(url).invoke(FunctionName=function, Payload=json.dumps(event))
+def invoke(client, function: str, event: dict) -> dict:
+    answer = client.invoke(FunctionName=function, Payload=json.dumps(event))
     return json.loads(answer["Payload"].read())
 
 
-def test_invokes_the_handler_by_name_or_arn(server):
+def test_invokes_the_handler_by_name_or_arn(client):
     for name in (
         "FilterInferencesFunction",
         workflow.function_arns("us-east-1")["FilterInferencesFunction"],
     ):
-        assert invoke(server.url, name, filter_event(1))["body"]["label"] == "bicycle"
+        assert invoke(client, name, filter_event(1))["body"]["label"] == "bicycle"
 
 
-def test_many_concurrent_invocations_on_fresh_connections_are_all_answered(server, json_logs):
+def test_many_concurrent_invocations_on_fresh_connections_are_all_answered(client, json_logs):
     start = threading.Barrier(CONCURRENT)
 
     def invoke_together(n: int) -> dict:
         start.wait()
-        return invoke(server.url, "FilterInferencesFunction", filter_event(n))
+        return invoke(client, "FilterInferencesFunction", filter_event(n))
 
     with ThreadPoolExecutor(CONCURRENT) as pool:
         answers = list(pool.map(invoke_together, range(CONCURRENT)))
@@ -68,7 +70,7 @@ def test_many_concurrent_invocations_on_fresh_connections_are_all_answered(serve
 
 
 def test_an_invocation_never_logs_with_another_executions_correlation_id(
-    server, json_logs, monkeypatch
+    client, json_logs, monkeypatch
 ):
     """ClassifyImage waits on the endpoint while FilterInferences is invoked for another
     execution: if both ran at once, the shared logger would give the first the second's id."""
@@ -85,12 +87,12 @@ def test_an_invocation_never_logs_with_another_executions_correlation_id(
         "execution_id": "execution-a",
     }
     with ModelEndpoint(model, endpoint_name=ENDPOINT_NAME) as endpoint:
-        client = boto3.client("sagemaker-runtime", endpoint_url=endpoint.url)
-        monkeypatch.setattr(classify_image, "sagemaker_runtime", client)
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=endpoint.url)
+        monkeypatch.setattr(classify_image, "sagemaker_runtime", runtime)
         with ThreadPoolExecutor(2) as pool:
-            first = pool.submit(invoke, server.url, "ClassifyImageFunction", classify_event)
+            first = pool.submit(invoke, client, "ClassifyImageFunction", classify_event)
             classifying.wait()
-            second = pool.submit(invoke, server.url, "FilterInferencesFunction", filter_event(2))
+            second = pool.submit(invoke, client, "FilterInferencesFunction", filter_event(2))
             second.add_done_callback(lambda _: other_done.set())
             assert first.result()["body"]["inferences"] == [0.95, 0.05]
             assert second.result()["body"]["label"] == "bicycle"
@@ -103,8 +105,6 @@ def test_an_invocation_never_logs_with_another_executions_correlation_id(
 
 
 @pytest.mark.parametrize("payload", ["{not json", "[" * 100_000, "1" * 5_001])
-def test_a_payload_python_cannot_read_is_invalid_request_content(server, payload):
-    client = lambda_client(server.url)
-
+def test_a_payload_python_cannot_read_is_invalid_request_content(client, payload):
     with pytest.raises(client.exceptions.InvalidRequestContentException):
         client.invoke(FunctionName="FilterInferencesFunction", Payload=payload)
