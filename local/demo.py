@@ -13,13 +13,25 @@ With `--endpoint-name NAME --region R` the same local state machine calls a real
 endpoint instead (your AWS credentials; only sagemaker-runtime leaves this machine).
 """
 
+# ruff: noqa: E402 (Ctrl-C must be handled before the imports below, which take seconds)
+import signal
+import sys
+
+
+def _stop_before_anything_runs(signum: int, frame: object) -> None:
+    print("\ninterrupted: nothing was started", file=sys.stderr)
+    sys.exit(130)
+
+
+if __name__ == "__main__":  # Ctrl-C while the imports load: no traceback, nothing to stop yet
+    signal.signal(signal.SIGINT, _stop_before_anything_runs)
+
 import argparse
 import json
 import logging
 import random
 import shutil
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -189,9 +201,8 @@ def totals(outcomes: list[Outcome]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
     try:
-        return run(args)
+        return run(parse_args(argv))
     except KeyboardInterrupt:  # the ExitStack has stopped the servers and moto on the way out
         print("\ninterrupted: servers stopped, nothing left running", file=sys.stderr)
         return 130
@@ -231,4 +242,5 @@ def write_report(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # imports done: stop what runs
     sys.exit(main())

@@ -6,46 +6,30 @@ through `endpoint_url=` or `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`: `POST
 `[p_bicycle, p_motorcycle]` as JSON, as the built-in image-classification algorithm does.
 Failures come back as the real service's errors (`ValidationError`, `ModelError`), so
 callers' error handling is exercised too. With `capture_dir`, every answered request is
-also written as SageMaker data capture writes it to S3, for the monitoring report.
+also written as SageMaker data capture writes it to S3, for the monitoring report; a capture
+that cannot be written is logged and the inference answered all the same, as SageMaker does.
 
     with ModelEndpoint(predictor, endpoint_name="image-classification") as endpoint:
         boto3.client("sagemaker-runtime", endpoint_url=endpoint.url).invoke_endpoint(...)
 """
 
 import json
+import logging
 import re
-import sys
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from local.loopback import Answer, LoopbackService, Request, error_answer
 from training.common.capture import capture_record
 
 ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use
 IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
 INVOCATIONS_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
-SHUTDOWN_POLL_SECONDS = 0.05  # how soon leaving the `with` block stops the server
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An HTTP answer before it is written: status, body and headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def error_answer(status: int, code: str, fields: dict[str, object]) -> Answer:
-    """A rest-json error: botocore reads the code from `x-amzn-ErrorType`, fields from the body."""
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
-    return Answer(status, json.dumps(fields).encode(), headers)
+logger = logging.getLogger(__name__)
 
 
 def endpoint_not_found(endpoint_name: str) -> Answer:
@@ -102,22 +86,7 @@ class DataCapture:
                 file.write(line)
 
 
-class EndpointServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its endpoint and takes hang-ups calmly."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], endpoint: "ModelEndpoint") -> None:
-        super().__init__(address, InvocationHandler)
-        self.endpoint = endpoint
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client closing a kept-alive connection is normal; anything else is reported."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class ModelEndpoint:
+class ModelEndpoint(LoopbackService):
     """An InvokeEndpoint server on loopback for one endpoint name, in a daemon thread."""
 
     def __init__(
@@ -138,16 +107,14 @@ class ModelEndpoint:
             if capture_dir is not None
             else None
         )
-        self._address = (host, port)
-        self._server: EndpointServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(host=host, port=port)
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the endpoint is not serving: use it as `with ModelEndpoint(...)`")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def answer(self, request: Request) -> Answer:
+        match = INVOCATIONS_PATH.match(urlsplit(request.path).path)
+        if match is None:
+            return unknown_operation(request.method, request.path)
+        content_type = request.headers.get("Content-Type", "")
+        return self.invoke(unquote(match["name"]), content_type, request.body)
 
     def invoke(self, endpoint_name: str, content_type: str, body: bytes) -> Answer:
         """InvokeEndpoint's logic, without HTTP: the answer for one request."""
@@ -161,7 +128,7 @@ class ModelEndpoint:
         if isinstance(output, Answer):
             return output
         if self.capture is not None:
-            self.capture.write(content_type, body, output)
+            self._capture(content_type, body, output)
         headers = {
             "Content-Type": "application/json",
             "x-Amzn-Invoked-Production-Variant": self.variant_name,
@@ -181,52 +148,9 @@ class ModelEndpoint:
         except (TypeError, ValueError):
             return model_error(500, f"the model answered {probabilities!r}, not probabilities")
 
-    def __enter__(self) -> "ModelEndpoint":
-        self._server = EndpointServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name=f"endpoint-{self.endpoint_name}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-
-class InvocationHandler(BaseHTTPRequestHandler):
-    """Turns HTTP requests into ModelEndpoint.invoke calls and answers back; logs nothing."""
-
-    protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses its connections
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
-    server: EndpointServer
-
-    def do_POST(self) -> None:  # the name http.server dispatches POST requests to
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        match = INVOCATIONS_PATH.match(urlsplit(self.path).path)
-        if match is None:
-            self.send(unknown_operation("POST", self.path))
-            return
-        content_type = self.headers.get("Content-Type", "")
-        self.send(self.server.endpoint.invoke(unquote(match["name"]), content_type, body))
-
-    def send(self, answer: Answer) -> None:
-        self.send_response(answer.status)
-        for name, value in {**answer.headers, "x-amzn-RequestId": str(uuid.uuid4())}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: a demo's output is its table, not one access-log line per image."""
+    def _capture(self, content_type: str, body: bytes, output: str) -> None:
+        """Capture never fails an inference (nor does SageMaker's): a failed write is logged."""
+        try:
+            self.capture.write(content_type, body, output)
+        except OSError as error:
+            logger.warning("data capture not written to %s: %s", self.capture.folder, error)

@@ -14,12 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
+
+from local.loopback import Answer, LoopbackService, Request, error_answer
 
 Handler = Callable[[Any, Any], Any]
 INVOKE_PATH = "/2015-03-31/functions/"
+JSON = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -43,36 +45,41 @@ def function_name_of(name_or_arn: str) -> str:
     return name_or_arn.split(":")[0]
 
 
-class LambdaInvokeServer:
-    """Context manager serving `POST /2015-03-31/functions/{name}/invocations` on loopback."""
+class LambdaInvokeServer(LoopbackService):
+    """Context manager serving `POST /2015-03-31/functions/{name}/invocations` on loopback.
+
+    Invocations run one at a time, as Lambda runs one per execution environment: the three
+    handlers share this process and its Powertools logger (one service name), whose keys, the
+    correlation id among them, would otherwise leak from one execution's records into another's.
+    """
 
     def __init__(self, handlers: Mapping[str, Handler], *, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host=host, port=port)
         self.handlers = dict(handlers)
         self.invocations: Counter[str] = Counter()
         self._throttled: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _request_handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._one_invocation_at_a_time = threading.Lock()
 
     def throttle(self, function_name: str, times: int = 1) -> None:
         """Answer the next `times` invocations of the function with TooManyRequestsException."""
         with self._lock:
             self._throttled[function_name] += times
 
-    def __enter__(self) -> "LambdaInvokeServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    def answer(self, request: Request) -> Answer:
+        path = urlsplit(request.path).path
+        if not (path.startswith(INVOKE_PATH) and path.endswith("/invocations")):
+            return error_answer(404, "UnknownOperationException", {"message": f"no route {path}"})
+        name = unquote(path[len(INVOKE_PATH) : -len("/invocations")])
+        try:
+            event = json.loads(request.body or b"{}")
+        except (ValueError, RecursionError):  # not JSON, or JSON Python cannot hold
+            status, headers, body = _service_error(
+                HTTPStatus.BAD_REQUEST, "InvalidRequestContentException", name
+            )
+        else:
+            status, headers, body = self.invoke(name, event)
+        return Answer(status, json.dumps(body).encode(), {**JSON, **headers})
 
     def invoke(self, name_or_arn: str, event: Any) -> tuple[HTTPStatus, dict[str, str], Any]:
         """Status, headers and JSON body of Lambda's answer to one synchronous invocation."""
@@ -89,7 +96,8 @@ class LambdaInvokeServer:
         context = InvocationContext(name, name_or_arn if name_or_arn.startswith("arn:") else name)
         headers = {"x-amzn-RequestId": context.aws_request_id, "X-Amz-Executed-Version": "$LATEST"}
         try:
-            return HTTPStatus.OK, headers, self.handlers[name](event, context)
+            with self._one_invocation_at_a_time:
+                return HTTPStatus.OK, headers, self.handlers[name](event, context)
         except Exception as error:
             headers["X-Amz-Function-Error"] = "Unhandled"
             return HTTPStatus.OK, headers, _error_payload(error, context.aws_request_id)
@@ -109,46 +117,7 @@ def _service_error(status: HTTPStatus, error_type: str, name: str) -> tuple[HTTP
     messages = {
         "ResourceNotFoundException": f"Function not found: {name}",
         "TooManyRequestsException": "Rate Exceeded.",
+        "InvalidRequestContentException": "Could not parse request body into json",
     }
     headers = {"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())}
     return status, headers, {"Type": "User", "message": messages[error_type]}
-
-
-def _request_handler_for(server: LambdaInvokeServer) -> type[BaseHTTPRequestHandler]:
-    class InvokeRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: one connection for all of a client's calls
-        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            raw = self.rfile.read(length) if length else b"{}"  # read first: the connection stays
-            if not (self.path.startswith(INVOKE_PATH) and self.path.endswith("/invocations")):
-                self._answer(HTTPStatus.NOT_FOUND, {}, {"message": f"no route for {self.path}"})
-                return
-            name = unquote(self.path[len(INVOKE_PATH) : -len("/invocations")])
-            try:
-                event = json.loads(raw)
-            except json.JSONDecodeError:
-                self._answer(*_invalid_request("Could not parse request body into json"))
-                return
-            self._answer(*server.invoke(name, event))
-
-        def _answer(self, status: HTTPStatus, headers: dict[str, str], body: Any) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the handlers' own structured logs are what matter."""
-
-    return InvokeRequestHandler
-
-
-def _invalid_request(message: str) -> tuple[HTTPStatus, dict[str, str], Any]:
-    headers = {"x-amzn-ErrorType": "InvalidRequestContentException"}
-    return HTTPStatus.BAD_REQUEST, headers, {"Type": "User", "message": message}

@@ -39,6 +39,8 @@ FUNCTIONS = {
     "ClassifyImageFunction": "functions.classify_image.app",
     "FilterInferencesFunction": "functions.filter_inferences.app",
 }
+# Service integrations the ASL names by placeholder (template.yaml builds each for its partition).
+SERVICE_INTEGRATIONS = {"LambdaInvoke": "arn:aws:states:::lambda:invoke"}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
@@ -79,11 +81,17 @@ def function_arns(region: str) -> dict[str, str]:
     return {name: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for name in FUNCTIONS}
 
 
-def definition(arns: dict[str, str]) -> str:
-    """The ASL with each `${<LogicalId>Arn}` replaced, as DefinitionSubstitutions does."""
+def definition_substitutions(region: str) -> dict[str, str]:
+    """What template.yaml's DefinitionSubstitutions give the ASL, in moto's partition."""
+    arns = {f"{name}Arn": arn for name, arn in function_arns(region).items()}
+    return arns | SERVICE_INTEGRATIONS
+
+
+def definition(substitutions: dict[str, str]) -> str:
+    """The ASL with each `${Name}` replaced, as DefinitionSubstitutions does."""
     text = DEFINITION.read_text()
-    for logical_id, arn in arns.items():
-        text = text.replace("${" + logical_id + "Arn}", arn)
+    for name, value in substitutions.items():
+        text = text.replace("${" + name + "}", value)
     return text
 
 
@@ -119,7 +127,7 @@ def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClas
     """Create the state machine from the ASL file; moto rejects a definition it cannot parse."""
     reuse_interpreter_work()
     created = stepfunctions.create_state_machine(
-        name=name, definition=definition(function_arns(region)), roleArn=STATES_ROLE_ARN
+        name=name, definition=definition(definition_substitutions(region)), roleArn=STATES_ROLE_ARN
     )
     return created["stateMachineArn"]
 

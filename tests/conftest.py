@@ -11,10 +11,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider import cold_start
 from moto import mock_aws  # imported before any handler, so its clients are interceptable
 
 from local.endpoint import ModelEndpoint
+from local.lambda_server import InvocationContext
 
 # Kept for tests/integration, which talk to a deployed stack with the caller's own credentials.
 CALLER_AWS_ENVIRONMENT = {
@@ -122,20 +124,22 @@ def image_bucket(aws):
 
 
 @pytest.fixture(autouse=True)
-def reset_metrics():
-    """Powertools keeps metrics and the cold-start flag per process: each test starts cold."""
-    yield
+def reset_powertools():
+    """Powertools keeps metrics, default dimensions and the cold-start flag per process (its
+    Metrics instances share one registry): every test starts cold with none of them, as
+    powertools-lambda-python's own metrics tests do."""
+    metrics = Metrics()
+    metrics.clear_metrics()
+    metrics.clear_default_dimensions()
     cold_start.reset_cold_start_flag()
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    yield
 
 
 @pytest.fixture
-def lambda_context() -> LambdaContext:
-    return LambdaContext()
+def lambda_context() -> InvocationContext:
+    """The one Lambda context the tests hand a handler: the local Invoke server's own."""
+    return InvocationContext(
+        function_name="test-function",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:test-function",
+        aws_request_id="52fdfc07-2182-154f-163f-5f0f9a621d72",
+    )

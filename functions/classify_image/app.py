@@ -18,12 +18,19 @@ from workflow_common.images import content_type_of, decode_base64
 from workflow_common.inferences import parse_inferences
 
 logger = Logger()
-# botocore retries throttling and transient faults itself (standard mode, with backoff);
-# 3 attempts of at most 2 + 10 s stay within the function's 45 s timeout.
+# botocore retries throttling and transient faults itself (standard mode, with backoff). The
+# worst case stays under the function's 45 s timeout with 8 s to spare, so a hung endpoint ends
+# as EndpointError, never as a Lambda timeout: two attempts that time out (2 + 7 s each), their
+# backoff (at most 1 + 2 s), and a last one whose body stalls after the headers (2 + 7 + 7 s).
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 7
+TOTAL_ATTEMPTS = 3
 sagemaker_runtime = boto3.client(
     "sagemaker-runtime",
     config=Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
     ),
 )
 
@@ -50,6 +57,7 @@ def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> list
             Accept="application/json",
             Body=image,
         )
+        body = answer["Body"].read()  # inside the try: a body can stall or break mid-stream
     except ClientError as error:
         details = error.response["Error"]
         raise EndpointError(
@@ -57,4 +65,4 @@ def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> list
         ) from None
     except BotoCoreError as error:
         raise EndpointError(f"endpoint '{endpoint_name}' could not be reached: {error}") from None
-    return parse_inferences(answer["Body"].read())
+    return parse_inferences(body)

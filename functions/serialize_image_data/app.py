@@ -7,17 +7,33 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from workflow_common.errors import ImageNotFound, ImageTooLarge, InvalidEvent
+from workflow_common.errors import ImageNotFound, ImageTooLarge, InvalidEvent, S3Unavailable
 from workflow_common.events import required_string, response, unwrap_body
 from workflow_common.images import MAX_BASE64_CHARS, base64_length, content_type_of
 
 logger = Logger()
-s3 = boto3.client("s3")
+# Standard retries (with backoff) and timeouts sized to the function's 30 s: two attempts that
+# time out (2 + 4 s each), their backoff (at most 1 + 2 s), and a last one whose body stalls
+# (2 + 4 + 4 s) take 25 s at worst, so S3 trouble ends as S3Unavailable, not a Lambda timeout.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 4
+TOTAL_ATTEMPTS = 3
+s3 = boto3.client(
+    "s3",
+    config=Config(
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+    ),
+)
 
+MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 encoding
 NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404"}
 DENIED_CODES = {"AccessDenied", "403"}
+UNAVAILABLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"}
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
@@ -44,29 +60,37 @@ def image_location(payload: dict[str, Any], image_bucket: str) -> tuple[str, str
     bucket = payload.get("s3_bucket", image_bucket)
     if bucket != image_bucket:
         raise InvalidEvent(f"'s3_bucket' must be the image bucket '{image_bucket}', got {bucket!r}")
-    return bucket, required_string(payload, "s3_key")
+    key = required_string(payload, "s3_key")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise InvalidEvent(f"'s3_key' is longer than S3's {MAX_KEY_BYTES} bytes (UTF-8)")
+    return bucket, key
 
 
 def read_image(bucket: str, key: str) -> bytes:
     """The object's bytes, refused before download when their base64 would not fit the state."""
     try:
         image_object = s3.get_object(Bucket=bucket, Key=key)
+        size = image_object["ContentLength"]
+        if base64_length(size) > MAX_BASE64_CHARS:
+            image_object["Body"].close()
+            raise ImageTooLarge(
+                f"s3://{bucket}/{key} is {size} bytes: its base64 would exceed {MAX_BASE64_CHARS}"
+                f" characters; resize it below {MAX_BASE64_CHARS * 3 // 4} bytes"
+            )
+        return image_object["Body"].read()
     except ClientError as error:
-        raise _image_not_found(error, bucket, key) from None
-    size = image_object["ContentLength"]
-    if base64_length(size) > MAX_BASE64_CHARS:
-        image_object["Body"].close()
-        raise ImageTooLarge(
-            f"s3://{bucket}/{key} is {size} bytes: its base64 would exceed "
-            f"{MAX_BASE64_CHARS} characters; resize it below {MAX_BASE64_CHARS * 3 // 4} bytes"
-        )
-    return image_object["Body"].read()
+        raise _s3_error(error, bucket, key) from None
+    except BotoCoreError as error:  # unreachable, timed out, or the body cut short
+        raise S3Unavailable(f"s3://{bucket}/{key} could not be read: {error}") from None
 
 
-def _image_not_found(error: ClientError, bucket: str, key: str) -> Exception:
+def _s3_error(error: ClientError, bucket: str, key: str) -> Exception:
     code = error.response["Error"]["Code"]
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     if code in NOT_FOUND_CODES:
         return ImageNotFound(f"s3://{bucket}/{key} does not exist ({code})")
     if code in DENIED_CODES:
         return ImageNotFound(f"access to s3://{bucket}/{key} was denied ({code}): check the role")
+    if code in UNAVAILABLE_CODES or status >= 500:
+        return S3Unavailable(f"S3 answered {code} ({status}) for s3://{bucket}/{key}: try again")
     return error

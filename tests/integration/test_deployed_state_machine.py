@@ -1,6 +1,8 @@
-"""Against a deployed stack: runs only when STACK_NAME names one (and AWS credentials are set).
+"""Against a deployed stack: runs only when AWS_SAM_STACK_NAME names one (and AWS credentials
+are set), the variable aws-sam-cli-app-templates' integration tests read.
 
-STACK_NAME=scones-unlimited-image-classification IMAGE_KEY=test/bicycle_s_000513.png make test
+AWS_SAM_STACK_NAME=scones-unlimited-image-classification IMAGE_KEY=test/bicycle_s_000513.png \\
+    make test ARGS=tests/integration
 """
 
 import json
@@ -14,12 +16,12 @@ import pytest
 
 from tests.conftest import CALLER_AWS_ENVIRONMENT
 
-STACK_NAME = os.environ.get("STACK_NAME")
+STACK_NAME = os.environ.get("AWS_SAM_STACK_NAME")
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not STACK_NAME, reason="set STACK_NAME to test a deployed stack"),
+    pytest.mark.skipif(not STACK_NAME, reason="set AWS_SAM_STACK_NAME to test a deployed stack"),
 ]
 
 

@@ -4,14 +4,18 @@ Lambda tasks reach the handlers through the loopback Invoke server; ClassifyImag
 loopback SageMaker endpoint. Nothing of ours is mocked: a test scripts only the model's answer.
 """
 
+import io
 import itertools
 import json
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 from moto import mock_aws
 
+from functions.serialize_image_data import app as serialize_image_data
 from local import workflow
 from local.lambda_server import LambdaInvokeServer
 from tests.conftest import IMAGE_BUCKET
@@ -174,6 +178,26 @@ def test_throttled_task_is_retried_then_succeeds(flow):
         ("TaskSucceeded", None),
     ]
     assert flow.lambda_server.invocations["ClassifyImageFunction"] == 2
+
+
+def test_s3_unavailable_is_retried_with_backoff_then_succeeds(flow):
+    """S3 still failing after botocore's own retries: the state machine tries again later."""
+    image = make_image()
+    with Stubber(serialize_image_data.s3) as s3:
+        s3.add_client_error("get_object", "SlowDown", "Please reduce your request rate.", 503)
+        s3.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(image), len(image)), "ContentLength": len(image)},
+        )
+        execution = flow.run({"s3_key": KEY})
+
+    assert execution["status"] == "SUCCEEDED"
+    serialize_results = [
+        (event["type"], event.get("taskFailedEventDetails", {}).get("error"))
+        for event in flow.history(execution)
+        if event["type"] in {"TaskFailed", "TaskSucceeded"}
+    ][:2]
+    assert serialize_results == [("TaskFailed", "S3Unavailable"), ("TaskSucceeded", None)]
 
 
 def test_throttling_beyond_the_retries_fails_with_the_service_error(flow):

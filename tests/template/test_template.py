@@ -1,5 +1,6 @@
 """template.yaml: valid for SAM and cfn-lint, least privilege, and in step with the ASL and code."""
 
+import json
 import os
 import re
 import shutil
@@ -7,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 from cfnlint.decode import decode
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
 
 from local import workflow
 
@@ -17,7 +21,7 @@ TEMPLATE, _ = decode(str(ROOT / "template.yaml"))
 RESOURCES = TEMPLATE["Resources"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
 STATE_MACHINE = RESOURCES["ImageClassificationStateMachine"]["Properties"]
-LOG_DELIVERY_ACTIONS = {
+LOG_DELIVERY_ACTIONS = [
     f"logs:{action}"
     for action in (
         "CreateLogDelivery",
@@ -29,7 +33,7 @@ LOG_DELIVERY_ACTIONS = {
         "DescribeResourcePolicies",
         "DescribeLogGroups",
     )
-}
+]
 
 
 def tool(name: str) -> str:
@@ -42,13 +46,32 @@ def run(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
 
 
-def inline_statements() -> list[tuple[str, dict]]:
-    """(logical id, statement) for every inline IAM statement in the template."""
-    statements = []
-    for name, resource in RESOURCES.items():
-        for policy in resource.get("Properties", {}).get("Policies", []):
-            statements += [(name, statement) for statement in policy.get("Statement", [])]
-    return statements
+def translated(template: dict) -> dict:
+    """The CloudFormation SAM generates from `template`, as `sam validate` translates it.
+
+    Local paths become S3 locations (the translator accepts only those); nothing else changes.
+    """
+    sam = json.loads(json.dumps(template))
+    for resource in sam["Resources"].values():
+        properties = resource.get("Properties", {})
+        for uri in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if uri in properties:
+                properties[uri] = "s3://artifacts/key"
+    translator = Translator(
+        managed_policy_map=None,
+        sam_parser=Parser(),
+        plugins=[],
+        boto_session=boto3.Session(region_name="us-east-1"),
+    )
+    return translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)
+
+
+GENERATED = translated(TEMPLATE)["Resources"]
+ROLES = {name: r["Properties"] for name, r in GENERATED.items() if r["Type"] == "AWS::IAM::Role"}
+
+
+def statements(role: dict) -> list[dict]:
+    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
 
 
 def as_list(value) -> list:
@@ -65,59 +88,138 @@ def test_cfn_lint_reports_nothing():
     assert (result.returncode, result.stdout) == (0, "")
 
 
-def test_no_action_wildcards():
-    for name, statement in inline_statements():
-        for action in as_list(statement["Action"]):
-            assert "*" not in action, f"{name} allows {action}"
+def own_logs(log_group: str) -> dict:
+    return {
+        "Sid": "WriteOwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": {"Fn::GetAtt": [log_group, "Arn"]},  # the group's ARN, ending in `:*`
+    }
 
 
-def test_only_log_delivery_may_use_a_resource_wildcard():
-    wildcard = [(n, s) for n, s in inline_statements() if "*" in as_list(s["Resource"])]
-    assert [name for name, _ in wildcard] == ["ImageClassificationStateMachine"]
-    assert set(wildcard[0][1]["Action"]) == LOG_DELIVERY_ACTIONS
-
-
-def test_classify_may_invoke_exactly_the_one_endpoint():
-    policies = FUNCTIONS["ClassifyImageFunction"]["Properties"]["Policies"]
-    assert policies == [
+WRITE_TRACES = {
+    "Sid": "WriteTraces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+EXPECTED_STATEMENTS = {
+    "SerializeImageDataRole": [
         {
-            "Statement": [
-                {
-                    "Sid": "InvokeTheModelEndpoint",
-                    "Effect": "Allow",
-                    "Action": "sagemaker:InvokeEndpoint",
-                    "Resource": {
-                        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:"
-                        "${AWS::AccountId}:endpoint/${EndpointName}"
-                    },
-                }
+            "Sid": "ReadTheImages",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ImageBucketName}/*"},
+        },
+        {
+            "Sid": "MissingKeyIsNotFoundNotDenied",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ImageBucketName}"},
+        },
+        own_logs("SerializeImageDataLogGroup"),
+        WRITE_TRACES,
+    ],
+    "ClassifyImageRole": [
+        {
+            "Sid": "InvokeTheModelEndpoint",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": {
+                "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:"
+                "${AWS::AccountId}:endpoint/${EndpointName}"
+            },
+        },
+        own_logs("ClassifyImageLogGroup"),
+        WRITE_TRACES,
+    ],
+    "FilterInferencesRole": [own_logs("FilterInferencesLogGroup"), WRITE_TRACES],
+    "ImageClassificationStateMachineRole": [
+        {
+            "Sid": "InvokeTheThreeFunctions",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [{"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS],
+        },
+        {
+            "Sid": "DeliverExecutionLogs",
+            "Effect": "Allow",
+            "Action": LOG_DELIVERY_ACTIONS,
+            "Resource": "*",
+        },
+    ],
+}
+
+
+def test_the_generated_roles_are_exactly_the_expected_ones():
+    assert set(ROLES) == set(EXPECTED_STATEMENTS)
+
+
+@pytest.mark.parametrize("role", EXPECTED_STATEMENTS)
+def test_each_generated_role_allows_exactly_its_statements(role):
+    assert statements(ROLES[role]) == EXPECTED_STATEMENTS[role]
+
+
+def test_only_the_state_machine_gets_a_managed_policy_and_only_xray_write():
+    managed = {name: role.get("ManagedPolicyArns") for name, role in ROLES.items()}
+    assert managed == {
+        "SerializeImageDataRole": None,
+        "ClassifyImageRole": None,
+        "FilterInferencesRole": None,
+        "ImageClassificationStateMachineRole": ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"],
+    }
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_runs_as_its_own_role(function):
+    role = GENERATED[function]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": [function.removesuffix("Function") + "Role", "Arn"]}
+
+
+@pytest.mark.parametrize("role", EXPECTED_STATEMENTS)
+def test_each_role_is_assumed_only_by_its_service(role):
+    service = "states" if role.endswith("StateMachineRole") else "lambda"
+    (trust,) = ROLES[role]["AssumeRolePolicyDocument"]["Statement"]
+    assert as_list(trust["Principal"]["Service"]) == [f"{service}.amazonaws.com"]
+    assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+
+
+def test_no_action_wildcards_and_resource_wildcards_only_where_aws_has_nothing_narrower():
+    for name, role in ROLES.items():
+        for statement in statements(role):
+            assert all("*" not in action for action in as_list(statement["Action"])), name
+            if "*" in as_list(statement["Resource"]):
+                assert statement["Sid"] in {"WriteTraces", "DeliverExecutionLogs"}, name
+
+
+def test_reserved_concurrency_is_optional_and_zero_means_none():
+    parameter = TEMPLATE["Parameters"]["ReservedConcurrency"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 0, 0)
+    assert TEMPLATE["Conditions"]["HasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]
+    }
+    for name in FUNCTIONS:
+        assert GENERATED[name]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": [
+                "HasReservedConcurrency",
+                {"Ref": "ReservedConcurrency"},
+                {"Ref": "AWS::NoValue"},
             ]
         }
-    ]
 
 
-def test_each_function_has_only_what_it_needs():
-    policies = {name: f["Properties"].get("Policies") for name, f in FUNCTIONS.items()}
-    assert policies["SerializeImageDataFunction"] == [
-        {"S3ReadPolicy": {"BucketName": {"Ref": "ImageBucketName"}}}
-    ]
-    assert policies["FilterInferencesFunction"] is None
-
-
-def test_state_machine_may_invoke_each_function_and_nothing_else():
-    invoked = [
-        policy["LambdaInvokePolicy"]["FunctionName"]["Ref"]
-        for policy in STATE_MACHINE["Policies"]
-        if "LambdaInvokePolicy" in policy
-    ]
-    assert sorted(invoked) == sorted(FUNCTIONS)
-    assert len(STATE_MACHINE["Policies"]) == len(FUNCTIONS) + 1  # + the log-delivery statement
+def test_service_integrations_are_partition_neutral():
+    substitutions = STATE_MACHINE["DefinitionSubstitutions"]
+    assert substitutions["LambdaInvoke"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:::lambda:invoke"
+    }
+    assert "arn:aws:" not in workflow.DEFINITION.read_text()
 
 
 def test_every_asl_placeholder_is_a_substitution_and_vice_versa():
     placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.DEFINITION.read_text()))
     assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
-    assert placeholders == {f"{name}Arn" for name in FUNCTIONS}
+    assert placeholders == set(workflow.definition_substitutions("us-east-1"))
 
 
 def test_local_workflow_runs_the_template_functions():

@@ -14,6 +14,10 @@ class ImageNotFound(WorkflowError):
     """No such object (S3 404) or no permission to read it (S3 403)."""
 
 
+class S3Unavailable(WorkflowError):
+    """S3 throttled, failed (5xx) or cut the body short, after botocore's own retries."""
+
+
 class NotAnImage(WorkflowError):
     """The bytes are not a PNG or a JPEG (empty objects included)."""
 

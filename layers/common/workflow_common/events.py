@@ -20,16 +20,22 @@ def unwrap_body(event: Any) -> dict[str, Any]:
             body = json.loads(body)
         except json.JSONDecodeError as error:
             raise InvalidEvent(f"body is not valid JSON: {error.msg}") from None
+        except (ValueError, RecursionError) as error:  # a 5,000-digit number; deep nesting
+            raise InvalidEvent(f"body is not JSON we can read: {type(error).__name__}") from None
     if not isinstance(body, dict):
         raise InvalidEvent(f"body must be a JSON object, not {type(body).__name__}")
     return body
 
 
 def required_string(payload: dict[str, Any], field: str) -> str:
-    """The non-empty string at `field`, or InvalidEvent naming the field."""
+    """The non-empty, UTF-8 encodable string at `field`, or InvalidEvent naming the field."""
     value = payload.get(field)
     if not isinstance(value, str) or not value:
         raise InvalidEvent(f"'{field}' must be a non-empty string, got {_describe(value)}")
+    try:
+        value.encode("utf-8")  # what S3, logs and JSON responses all need
+    except UnicodeEncodeError:
+        raise InvalidEvent(f"'{field}' is not valid Unicode text (a lone surrogate)") from None
     return value
 
 

@@ -3,7 +3,7 @@
 import base64
 import binascii
 
-from workflow_common.errors import InvalidEvent, NotAnImage
+from workflow_common.errors import ImageTooLarge, InvalidEvent, NotAnImage
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
@@ -29,7 +29,11 @@ def base64_length(byte_count: int) -> int:
 
 
 def decode_base64(text: str) -> bytes:
-    """Strictly decoded base64; InvalidEvent for anything else."""
+    """Strictly decoded base64; ImageTooLarge past the state's limit, InvalidEvent if not base64."""
+    if len(text) > MAX_BASE64_CHARS:
+        raise ImageTooLarge(
+            f"'image_data' is {len(text)} characters: more than the {MAX_BASE64_CHARS} that fit"
+        )
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

@@ -1,7 +1,6 @@
 """What a valid answer of the bicycle-vs-motorcycle model looks like."""
 
 import json
-import math
 from typing import Any
 
 from workflow_common.errors import InvalidInference
@@ -16,7 +15,7 @@ def parse_inferences(value: Any) -> list[float]:
     if isinstance(value, str | bytes):
         try:
             value = json.loads(value)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, huge numbers, deep nesting
             raise InvalidInference("inferences are not valid JSON") from None
     if not isinstance(value, list) or len(value) != len(CLASSES):
         raise InvalidInference(f"expected a list of {len(CLASSES)} numbers, got {value!r:.80}")
@@ -28,5 +27,7 @@ def parse_inferences(value: Any) -> list[float]:
 
 
 def _is_probability(value: Any) -> bool:
+    """A number in [0, 1]. The comparisons exclude NaN and infinities, and compare an int of
+    any size exactly (math.isfinite(10**400) would raise OverflowError)."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return is_number and math.isfinite(value) and 0 <= value <= 1
+    return is_number and 0 <= value <= 1

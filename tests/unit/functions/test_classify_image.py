@@ -1,17 +1,33 @@
 import base64
 import json
+import re
 import socket
+import socketserver
+import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
+from cfnlint.decode import decode
 
 from functions.classify_image import app
+from local.endpoint import ModelEndpoint
 from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
 from tests.images import make_image
-from workflow_common.errors import EndpointError, InvalidEvent, InvalidInference, NotAnImage
+from tests.unit.functions.retry_budget import function_timeout, worst_case_seconds
+from workflow_common.errors import (
+    EndpointError,
+    ImageTooLarge,
+    InvalidEvent,
+    InvalidInference,
+    NotAnImage,
+)
+from workflow_common.images import MAX_BASE64_CHARS
 
 KEY = "test/bicycle_s_000513.png"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def classify_event(image: bytes, **overrides) -> dict:
@@ -129,3 +145,85 @@ def test_invalid_model_answer_is_invalid_inference(answer, model, lambda_context
 
     with pytest.raises(InvalidInference):
         app.lambda_handler(classify_event(image), lambda_context)
+
+
+def test_a_hung_endpoint_ends_as_endpoint_error_well_before_the_function_timeout():
+    template, _ = decode(str(ROOT / "template.yaml"))
+    timeout = function_timeout(template, "ClassifyImageFunction")
+    config = app.sagemaker_runtime.meta.config
+
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert worst_case_seconds(config) == 37
+    assert timeout - worst_case_seconds(config) >= 5, "margin for the handler's own work"
+
+
+@contextmanager
+def endpoint_client(url: str, read_timeout: float):
+    """The function's own client configuration (retries included), with a test-sized timeout."""
+    config = app.sagemaker_runtime.meta.config.merge(Config(read_timeout=read_timeout))
+    client = boto3.client("sagemaker-runtime", endpoint_url=url, config=config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app, "sagemaker_runtime", client)
+        yield
+
+
+def test_an_endpoint_that_never_answers_is_tried_three_times_then_endpoint_error(lambda_context):
+    released, calls = threading.Event(), []
+
+    def hanging_model(image: bytes) -> list[float]:
+        calls.append(image)
+        released.wait()
+        return [0.5, 0.5]
+
+    with ModelEndpoint(hanging_model, endpoint_name=ENDPOINT_NAME) as hung:
+        try:
+            with (
+                endpoint_client(hung.url, read_timeout=0.2),
+                pytest.raises(EndpointError, match="could not be reached: Read timeout"),
+            ):
+                app.lambda_handler(classify_event(make_image()), lambda_context)
+        finally:
+            released.set()
+
+    assert len(calls) == 3
+
+
+class StallingBody(socketserver.StreamRequestHandler):
+    """Answers 200 with the headers and half the body, then goes silent until released."""
+
+    def handle(self) -> None:
+        headers = b""
+        while not headers.endswith(b"\r\n\r\n"):
+            headers += self.rfile.read(1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", headers)[1])
+        self.rfile.read(length)
+        body = b"[0.95, 0.05]"
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:5])
+        )
+        self.wfile.flush()
+        self.server.released.wait()
+
+
+def test_a_body_that_stalls_mid_stream_is_endpoint_error(lambda_context):
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), StallingBody) as server:
+        server.daemon_threads, server.released = True, threading.Event()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            with (
+                endpoint_client(url, read_timeout=0.2),
+                pytest.raises(EndpointError, match="could not be reached: Read timeout"),
+            ):
+                app.lambda_handler(classify_event(make_image()), lambda_context)
+        finally:
+            server.released.set()
+            server.shutdown()
+
+
+def test_image_data_longer_than_the_state_allows_is_image_too_large(lambda_context):
+    too_long = "A" * (MAX_BASE64_CHARS + 4)
+
+    with pytest.raises(ImageTooLarge, match=f"{MAX_BASE64_CHARS + 4} characters"):
+        app.lambda_handler(classify_event(b"", image_data=too_long), lambda_context)

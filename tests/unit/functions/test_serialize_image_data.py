@@ -1,16 +1,29 @@
 import base64
+import io
 import json
+from pathlib import Path
 
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from cfnlint.decode import decode
+from urllib3.exceptions import ProtocolError
 
 from functions.serialize_image_data import app
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
-from workflow_common.errors import ImageNotFound, ImageTooLarge, InvalidEvent, NotAnImage
+from tests.unit.functions.retry_budget import function_timeout, worst_case_seconds
+from workflow_common.errors import (
+    ImageNotFound,
+    ImageTooLarge,
+    InvalidEvent,
+    NotAnImage,
+    S3Unavailable,
+)
 from workflow_common.images import MAX_BASE64_CHARS, PNG_SIGNATURE
 
 KEY = "test/bicycle_s_000513.png"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -109,9 +122,66 @@ def test_access_denied_is_image_not_found_and_says_so(lambda_context):
 
 def test_other_s3_errors_are_not_disguised(lambda_context):
     with Stubber(app.s3) as s3:
-        s3.add_client_error("get_object", "SlowDown", "Please reduce your request rate.", 503)
-        with pytest.raises(app.ClientError, match="SlowDown"):
+        s3.add_client_error("get_object", "InvalidObjectState", "The object is archived.", 403)
+        with pytest.raises(app.ClientError, match="InvalidObjectState"):
             app.lambda_handler({"s3_key": KEY}, lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("SlowDown", 503), ("InternalError", 500), ("ServiceUnavailable", 503)],
+)
+def test_s3_throttling_and_5xx_are_s3_unavailable(code, status, lambda_context):
+    with Stubber(app.s3) as s3:
+        s3.add_client_error("get_object", code, "We encountered an internal error.", status)
+        with pytest.raises(S3Unavailable, match=f"S3 answered {code} \\({status}\\)"):
+            app.lambda_handler({"s3_key": KEY}, lambda_context)
+
+
+class BrokenConnection(io.BytesIO):
+    """A raw HTTP body whose connection breaks after the first bytes, as urllib3 reports it."""
+
+    def read(self, amt=None) -> bytes:
+        raise ProtocolError("Connection broken: IncompleteRead(5 bytes read, 95 more expected)")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (io.BytesIO(PNG_SIGNATURE), "8 read, but total bytes expected is 100"),
+        (BrokenConnection(), "error occurred while reading from response stream"),
+    ],
+    ids=["incomplete-read", "response-streaming-error"],
+)
+def test_a_body_cut_short_is_s3_unavailable(raw, message, lambda_context):
+    body = StreamingBody(raw, content_length=100)
+    with Stubber(app.s3) as s3:
+        s3.add_response("get_object", {"Body": body, "ContentLength": 100})
+        with pytest.raises(S3Unavailable, match=message):
+            app.lambda_handler({"s3_key": KEY}, lambda_context)
+
+
+def test_s3_client_has_timeouts_and_retries_that_fit_the_function_timeout():
+    template, _ = decode(str(ROOT / "template.yaml"))
+    config = app.s3.meta.config
+
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert worst_case_seconds(config) == 25
+    timeout = function_timeout(template, "SerializeImageDataFunction")
+    assert timeout - worst_case_seconds(config) >= 5, "margin for the handler's own work"
+
+
+def test_a_key_longer_than_s3_allows_is_invalid_event_before_any_call(lambda_context):
+    too_long = "test/" + "é" * 510  # 1,025 bytes in UTF-8, 515 characters
+    with Stubber(app.s3), pytest.raises(InvalidEvent, match="longer than S3's 1024 bytes"):
+        app.lambda_handler({"s3_key": too_long}, lambda_context)
+
+
+def test_the_longest_key_s3_allows_is_looked_up(image_bucket, lambda_context):
+    longest = "test/" + "é" * 509 + "x"  # 1,024 bytes
+
+    with pytest.raises(ImageNotFound, match="does not exist"):
+        app.lambda_handler({"s3_key": longest}, lambda_context)
 
 
 @pytest.mark.parametrize(

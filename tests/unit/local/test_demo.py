@@ -7,6 +7,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -152,4 +153,25 @@ def test_ctrl_c_stops_everything_and_says_so(small_archive, tmp_path):
 
     assert demo.returncode == 130
     assert "interrupted: servers stopped" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("seconds", [0.2, 1, 3])
+def test_ctrl_c_while_the_demo_starts_exits_130_without_a_traceback(
+    small_archive, tmp_path, seconds
+):
+    """The demo's imports take seconds: Ctrl-C among them is as calm as Ctrl-C later."""
+    archive, md5 = small_archive
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    command = [sys.executable, "-m", "local.demo", "--workdir", str(tmp_path)]
+    command += ["--archive", str(archive), "--md5", md5, "--images", "2"]
+    with subprocess.Popen(
+        command, cwd=ROOT, env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as demo:
+        time.sleep(seconds)
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=60)
+
+    assert demo.returncode == 130, stderr
+    assert "interrupted" in stderr
     assert "Traceback" not in stderr

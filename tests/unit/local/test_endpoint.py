@@ -227,3 +227,18 @@ def test_serves_quietly(endpoint, capfd):
     invoke(endpoint)
     error_of(endpoint, body=b"crash")
     assert capfd.readouterr() == ("", "")
+
+
+def test_a_capture_folder_that_cannot_be_written_is_logged_and_the_inference_answered(
+    tmp_path, caplog
+):
+    not_a_folder = tmp_path / "capture"
+    not_a_folder.write_text("a file where the capture folder should be")
+
+    with ModelEndpoint(fake_model, endpoint_name=ENDPOINT, capture_dir=not_a_folder) as served:
+        answer = invoke(served)
+
+    assert json.loads(answer["Body"].read()) == [0.25, 0.75]
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith(f"data capture not written to {not_a_folder}")

@@ -1,0 +1,110 @@
+"""The loopback Lambda Invoke server through a real boto3 Lambda client: answers and load."""
+
+import base64
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from functions.classify_image import app as classify_image
+from local import workflow
+from local.endpoint import ModelEndpoint
+from local.lambda_server import LambdaInvokeServer
+from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
+from tests.images import make_image
+
+CONCURRENT = 200
+NO_RETRIES = {"mode": "standard", "total_max_attempts": 1}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LambdaInvokeServer(workflow.load_handlers()) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """One client, as moto's interpreter shares one; a connection for each concurrent call."""
+    config = Config(retries=NO_RETRIES, max_pool_connections=CONCURRENT)
+    return boto3.client("lambda", endpoint_url=server.url, config=config)
+
+
+def filter_event(n: int) -> dict:
+    body = {"s3_bucket": IMAGE_BUCKET, "s3_key": f"test/{n}.png", "inferences": [0.99, 0.01]}
+    return {"body": body, "execution_id": f"execution-{n}"}
+
+
+def invoke(client, function: str, event: dict) -> dict:
+    answer = client.invoke(FunctionName=function, Payload=json.dumps(event))
+    return json.loads(answer["Payload"].read())
+
+
+def test_invokes_the_handler_by_name_or_arn(client):
+    for name in (
+        "FilterInferencesFunction",
+        workflow.function_arns("us-east-1")["FilterInferencesFunction"],
+    ):
+        assert invoke(client, name, filter_event(1))["body"]["label"] == "bicycle"
+
+
+def test_many_concurrent_invocations_on_fresh_connections_are_all_answered(client, json_logs):
+    start = threading.Barrier(CONCURRENT)
+
+    def invoke_together(n: int) -> dict:
+        start.wait()
+        return invoke(client, "FilterInferencesFunction", filter_event(n))
+
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        answers = list(pool.map(invoke_together, range(CONCURRENT)))
+
+    assert [answer["body"]["s3_key"] for answer in answers] == [
+        f"test/{n}.png" for n in range(CONCURRENT)
+    ]
+    for record in json_logs():
+        n = record["s3_key"].removeprefix("test/").removesuffix(".png")
+        assert record["correlation_id"] == f"execution-{n}"
+
+
+def test_an_invocation_never_logs_with_another_executions_correlation_id(
+    client, json_logs, monkeypatch
+):
+    """ClassifyImage waits on the endpoint while FilterInferences is invoked for another
+    execution: if both ran at once, the shared logger would give the first the second's id."""
+    classifying, other_done = threading.Event(), threading.Event()
+
+    def model(image: bytes) -> list[float]:
+        classifying.set()
+        other_done.wait(timeout=1)  # run one at a time, the other invocation is still waiting
+        return [0.95, 0.05]
+
+    image = base64.b64encode(make_image()).decode()
+    classify_event = {
+        "body": {"s3_bucket": IMAGE_BUCKET, "s3_key": "test/a.png", "image_data": image},
+        "execution_id": "execution-a",
+    }
+    with ModelEndpoint(model, endpoint_name=ENDPOINT_NAME) as endpoint:
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=endpoint.url)
+        monkeypatch.setattr(classify_image, "sagemaker_runtime", runtime)
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(invoke, client, "ClassifyImageFunction", classify_event)
+            classifying.wait()
+            second = pool.submit(invoke, client, "FilterInferencesFunction", filter_event(2))
+            second.add_done_callback(lambda _: other_done.set())
+            assert first.result()["body"]["inferences"] == [0.95, 0.05]
+            assert second.result()["body"]["label"] == "bicycle"
+
+    ids = {(log["function_name"], log["correlation_id"]) for log in json_logs()}
+    assert ids == {
+        ("ClassifyImageFunction", "execution-a"),
+        ("FilterInferencesFunction", "execution-2"),
+    }
+
+
+@pytest.mark.parametrize("payload", ["{not json", "[" * 100_000, "1" * 5_001])
+def test_a_payload_python_cannot_read_is_invalid_request_content(client, payload):
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName="FilterInferencesFunction", Payload=payload)
