@@ -25,6 +25,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials i
 )
 from moto.stepfunctions.parser.backend import execution_worker
 
+from local import template
 from local.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,8 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
 LOCAL_ENDPOINT_NAME = "local-image-classifier"
+LOCAL_STACK_NAME = "local"  # the metrics' stack dimension in local runs
+REVIEW_QUEUE = "ReviewQueue"  # its logical id in template.yaml
 MOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for  # moto's own, before it is shared
 
 
@@ -72,6 +75,7 @@ def function_environment(
         "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
         "ENDPOINT_NAME": endpoint_name,
         "CONFIDENCE_THRESHOLD": str(threshold),
+        "STACK_NAME": LOCAL_STACK_NAME,
     }
 
 
@@ -79,12 +83,35 @@ def function_arns(region: str) -> dict[str, str]:
     return {name: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for name in FUNCTIONS}
 
 
-def definition(arns: dict[str, str]) -> str:
-    """The ASL with each `${<LogicalId>Arn}` replaced, as DefinitionSubstitutions does."""
+def definition(arns: dict[str, str], substitutions: dict[str, str] | None = None) -> str:
+    """The ASL with each `${<LogicalId>Arn}` and `${<name>}` of `substitutions` replaced, as
+    DefinitionSubstitutions does."""
     text = DEFINITION.read_text()
     for logical_id, arn in arns.items():
         text = text.replace("${" + logical_id + "Arn}", arn)
+    for name, value in (substitutions or {}).items():
+        text = text.replace("${" + name + "}", value)
     return text
+
+
+def review_substitutions(sqs: Any, threshold: str) -> dict[str, str]:
+    """The review path's DefinitionSubstitutions, with the review queue created in moto."""
+    return {
+        "SqsSendMessage": "arn:aws:states:::sqs:sendMessage",
+        "ReviewQueueUrl": create_review_queue(sqs),
+        "ConfidenceThreshold": threshold,
+    }
+
+
+def create_review_queue(sqs: Any) -> str:
+    """The template's review queue (FIFO, encrypted...) in moto; returns its URL. Idempotent."""
+    declared = template.properties(REVIEW_QUEUE)
+    attributes = {
+        name: str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in declared.items()
+    }
+    name = f"{REVIEW_QUEUE}.fifo" if declared.get("FifoQueue") else REVIEW_QUEUE
+    return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
 @functools.cache
@@ -116,10 +143,16 @@ def reuse_interpreter_work() -> None:
 
 
 def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClassification") -> str:
-    """Create the state machine from the ASL file; moto rejects a definition it cannot parse."""
+    """Create the state machine from the ASL file; moto rejects a definition it cannot parse.
+
+    The threshold is the functions' own (`CONFIDENCE_THRESHOLD`), as the template passes its
+    one parameter to both."""
     reuse_interpreter_work()
+    sqs = boto3.client("sqs", region_name=region)
+    threshold = os.environ.get("CONFIDENCE_THRESHOLD", "0.9")
+    text = definition(function_arns(region), review_substitutions(sqs, threshold))
     created = stepfunctions.create_state_machine(
-        name=name, definition=definition(function_arns(region)), roleArn=STATES_ROLE_ARN
+        name=name, definition=text, roleArn=STATES_ROLE_ARN
     )
     return created["stateMachineArn"]
 
@@ -136,6 +169,11 @@ def run_execution(
     execution_arn = stepfunctions.start_execution(
         stateMachineArn=state_machine_arn, name=name, input=json.dumps(event)
     )["executionArn"]
+    return wait_for(stepfunctions, execution_arn, poll_seconds=poll_seconds)
+
+
+def wait_for(stepfunctions: Any, execution_arn: str, *, poll_seconds: float = 0.01) -> dict:
+    """Poll an execution to a terminal status; returns `describe_execution`."""
     while True:
         execution = stepfunctions.describe_execution(executionArn=execution_arn)
         if execution["status"] in TERMINAL:

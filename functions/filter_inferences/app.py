@@ -13,6 +13,8 @@ from workflow_common.inferences import CLASSES, parse_inferences
 
 logger = Logger()
 metrics = Metrics()
+# The alarm on the low-confidence share watches one stack's metrics: two stacks never mix.
+metrics.set_default_dimensions(stack=os.environ.get("STACK_NAME", "local"))
 
 DEFAULT_THRESHOLD = "0.90"
 
