@@ -111,13 +111,14 @@ def test_state_machine_may_invoke_each_function_and_nothing_else():
         if "LambdaInvokePolicy" in policy
     ]
     assert sorted(invoked) == sorted(FUNCTIONS)
-    assert len(STATE_MACHINE["Policies"]) == len(FUNCTIONS) + 1  # + the log-delivery statement
+    assert len(STATE_MACHINE["Policies"]) == len(FUNCTIONS) + 2  # + log delivery + review queue
 
 
 def test_every_asl_placeholder_is_a_substitution_and_vice_versa():
     placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.DEFINITION.read_text()))
     assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
-    assert placeholders == {f"{name}Arn" for name in FUNCTIONS}
+    review = {"SqsSendMessage", "ReviewQueueUrl", "ConfidenceThreshold"}
+    assert placeholders == {f"{name}Arn" for name in FUNCTIONS} | review
 
 
 def test_local_workflow_runs_the_template_functions():
@@ -143,11 +144,23 @@ def test_state_machine_is_standard_traced_and_logs_errors_without_data():
         ("SerializeImageDataFunction", "IMAGE_BUCKET_NAME", "ImageBucketName"),
         ("ClassifyImageFunction", "ENDPOINT_NAME", "EndpointName"),
         ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "ConfidenceThreshold"),
+        ("FilterInferencesFunction", "STACK_NAME", "AWS::StackName"),
     ],
 )
 def test_configuration_comes_from_parameters(function, variable, parameter):
     variables = FUNCTIONS[function]["Properties"]["Environment"]["Variables"]
-    assert variables == {variable: {"Ref": parameter}}
+    assert variables[variable] == {"Ref": parameter}
+
+
+def test_functions_have_no_other_variables():
+    variables = {
+        name: set(f["Properties"]["Environment"]["Variables"]) for name, f in FUNCTIONS.items()
+    }
+    assert variables == {
+        "SerializeImageDataFunction": {"IMAGE_BUCKET_NAME"},
+        "ClassifyImageFunction": {"ENDPOINT_NAME"},
+        "FilterInferencesFunction": {"CONFIDENCE_THRESHOLD", "STACK_NAME"},
+    }
 
 
 def test_local_runs_give_the_functions_the_template_variables():
