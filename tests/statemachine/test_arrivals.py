@@ -15,7 +15,9 @@ from local.arrivals import ArrivalsBridge
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+# AWS's documented `Object Created` event (S3 user guide, "EventBridge event message
+# structure"), its bucket ours and its key one with spaces, accents, + and %.
+DOCUMENTED_EVENT = Path(__file__).resolve().parent / "eventbridge_s3_object_created.json"
 REGION = "us-east-1"
 UNSURE = [0.62, 0.38]
 names = (f"console-{n}" for n in itertools.count())
@@ -148,7 +150,7 @@ def test_a_repeated_delivery_queues_nothing_more(arrivals, model):
 def test_the_documented_event_with_spaces_and_accents_reads_its_key_literally(arrivals, model):
     """S3's EventBridge events carry the key as it is (the URL encoding AWS documents is the
     `Records` format's, for SQS, SNS and Lambda destinations): nothing decodes it."""
-    event = json.loads((EVENTS / "eventbridge_s3_object_created.json").read_text())
+    event = json.loads(DOCUMENTED_EVENT.read_text())
     key = event["detail"]["object"]["key"]
     arrivals.upload(key, make_image())
 
