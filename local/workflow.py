@@ -23,6 +23,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
     StateCredentials,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sqs,
+)
 from moto.stepfunctions.parser.backend import execution_worker
 
 from local import template
@@ -130,13 +133,15 @@ def _shared_client(region: str, service: str, state_credentials: Any = None) -> 
 def reuse_interpreter_work() -> None:
     """Make moto's interpreter keep what it rebuilds for every task and every execution.
 
-    moto 5.2.5 (pinned) creates a boto3 Lambda client, and so a new connection, for every
-    Task, and parses the definition with its pure-Python ANTLR parser for every execution:
-    together more than half of a local execution (`make bench`: 12x the direct calls before,
-    5x after). A client depends only on the key above; a parsed program keeps no execution's
-    state (that lives in each execution's environment). Idempotent.
+    moto 5.2.5 (pinned) creates a boto3 client (Lambda, or SQS for the review queue), and so a
+    new connection, for every Task, and parses the definition with its pure-Python ANTLR
+    parser for every execution: together more than half of a local execution (`make bench`:
+    12x the direct calls before, 5x after). A client depends only on the key above; a parsed
+    program keeps no execution's state (that lives in each execution's environment).
+    Idempotent.
     """
     lambda_eval_utils.boto_client_for = _shared_client
+    state_task_service_sqs.boto_client_for = _shared_client  # the review queue's send
     parser = execution_worker.AmazonStateLanguageParser
     if not hasattr(parser.parse, "cache_info"):
         parser.parse = staticmethod(functools.lru_cache(maxsize=8)(parser.parse))
