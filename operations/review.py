@@ -141,13 +141,19 @@ def describe(item: ReviewItem, link: str, now: float) -> str:
 
 def list_items(clients: dict[str, Any], args: argparse.Namespace) -> str:
     messages = peek(clients["sqs"], args.queue_url, args.max)
-    items = [review_item(message) for message in messages]
     now = time.time()
-    lines = [
-        describe(item, image_link(clients["s3"], item, args.link_expires), now) for item in items
-    ]
-    more = " (or more: --max)" if len(items) == args.max else ""
-    return "\n".join([f"{len(items)} waiting for review{more}", *lines])
+    lines = [listed(clients["s3"], message, args.link_expires, now) for message in messages]
+    more = " (or more: --max)" if len(messages) == args.max else ""
+    return "\n".join([f"{len(messages)} waiting for review{more}", *lines])
+
+
+def listed(s3: Any, message: dict[str, Any], link_expires: int, now: float) -> str:
+    """One message as `list` shows it; one that is no review item is named, not hidden."""
+    try:
+        item = review_item(message)
+    except InvalidReviewItem as error:
+        return f"InvalidReviewItem: {error}"
+    return describe(item, image_link(s3, item, link_expires), now)
 
 
 def take(clients: dict[str, Any], args: argparse.Namespace) -> str:
@@ -156,7 +162,11 @@ def take(clients: dict[str, Any], args: argparse.Namespace) -> str:
     messages = receive(clients["sqs"], args.queue_url, 1, args.hold)
     if not messages:
         raise NothingToReview("no item is waiting (others may hold some)")
-    item = review_item(messages[0])
+    try:
+        item = review_item(messages[0])
+    except InvalidReviewItem:
+        give_back(clients["sqs"], args.queue_url, [messages[0]["ReceiptHandle"]])
+        raise
     held = {"receipt_handle": messages[0]["ReceiptHandle"], "message": messages[0]}
     args.held_file.parent.mkdir(parents=True, exist_ok=True)
     args.held_file.write_text(json.dumps(held))

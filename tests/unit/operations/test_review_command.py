@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 
 from local import workflow
 from operations import review
-from operations.errors import HoldExpired
+from operations.errors import AccessDenied, HoldExpired
 from tests.conftest import IMAGE_BUCKET
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ImageClassification:run-{}"
@@ -159,13 +159,35 @@ def test_done_after_the_hold_ran_out_records_nothing(queue):
     assert queue.held_file.exists()
 
 
-def test_a_message_that_is_not_a_review_item_is_named(queue, capsys):
+def test_list_names_a_message_that_is_not_a_review_item_and_shows_the_rest(queue, capsys):
+    queue.send("not json", 1)
+    queue.send(item_body(2), 2)
+
+    assert queue.run("list") == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("2 waiting for review\n")
+    assert "InvalidReviewItem: message " in out and "photo-02.jpg" in out
+    assert queue.counts() == (2, 0)
+
+
+def test_take_of_a_message_that_is_not_a_review_item_gives_it_back(queue, capsys):
     queue.send("not json", 1)
 
-    assert queue.run("list") == 1
+    assert queue.run("take") == 1
 
     assert capsys.readouterr().err.startswith("error: InvalidReviewItem: ")
-    assert queue.counts() == (1, 0)  # given back all the same
+    assert queue.counts() == (1, 0)
+    assert not queue.held_file.exists()
+
+
+def test_access_denied_is_named(queue):
+    sqs = boto3.client("sqs")
+    args = review.parse_args(["--queue-url", queue.url, "list"])
+
+    with Stubber(sqs) as stub, pytest.raises(AccessDenied, match="may not use the queue"):
+        stub.add_client_error("receive_message", "AccessDenied", http_status_code=403)
+        review.list_items({"sqs": sqs, "s3": boto3.client("s3")}, args)
 
 
 def test_a_wrong_queue_url_is_named(image_bucket, tmp_path, capsys):
