@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test lint format validate build bench clean
 
-$(BIN)/.installed: requirements-dev.txt constraints.txt training/requirements.txt local/requirements.txt
+$(BIN)/.installed: requirements-dev.txt constraints.txt training/requirements.txt local/requirements.txt operations/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt

@@ -3,10 +3,12 @@
 1. gets the data: `training.etl` (real CIFAR-100, downloaded once and cached; `--archive` for a
    local copy; `--synthetic` for a generated, SYNTHETIC archive in CIFAR-100's layout);
 2. trains the small local model, or reuses it;
-3. loads test images into moto's S3;
-4. starts the loopback Lambda Invoke server (the real handlers) and the model endpoint;
-5. executes statemachine/image_classification.asl.json in moto for each image and prints a
-   table (key, true label, prediction, confidence, status or error);
+3. starts moto, the loopback Lambda Invoke server (the real handlers) and the model endpoint,
+   and turns arrivals on for the image bucket (the template's rule, bridged to Step Functions);
+4. uploads each test image under `incoming/`: the arrivals rule starts its execution of
+   statemachine/image_classification.asl.json, and the demo prints a table (key, true label,
+   prediction, confidence, status or error);
+5. prints the review queue's count and one of its items (the low-confidence images);
 6. writes the monitoring report (`training.report`) from the endpoint's data capture.
 
 With `--endpoint-name NAME --region R` the same local state machine calls a real SageMaker
@@ -39,11 +41,14 @@ from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 from tqdm import tqdm
 
 from local import workflow
+from local.arrivals import ArrivalsBridge
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
+from operations.review import peek
 from training import etl, report
 from training.common import cifar, lst
 from training.common.errors import TrainingError
@@ -51,6 +56,7 @@ from training.common.errors import TrainingError
 REGION = "us-east-1"
 EXPECTED_FAILURES = {"ConfidenceThresholdNotMet"}  # the workflow working as designed
 WORKDIR = Path("build")
+UPLOAD_PREFIX = "incoming/"  # the template's UploadPrefix default
 
 
 @dataclass
@@ -62,6 +68,14 @@ class Outcome:
     confidence: float | None = None
     error: str = ""
     seconds: float = 0.0
+
+
+@dataclass
+class ReviewQueue:
+    """What waits for a person after the run: how many, and the first item's message."""
+
+    count: int
+    first: dict | None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -107,7 +121,7 @@ def moto_config(real_endpoint: bool) -> dict:
 
 
 def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
-    """Start moto and the loopback servers, then run one execution per image."""
+    """Start moto and the loopback servers, then upload each image for the arrivals rule."""
     real_endpoint = bool(args.endpoint_name)
     endpoint_name = args.endpoint_name or workflow.LOCAL_ENDPOINT_NAME
     variables = workflow.function_environment(
@@ -120,22 +134,50 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     log_file = stack.enter_context((args.workdir / "functions.log").open("w"))
     stack.enter_context(redirect_stdout(log_file))
     local_aws = workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
-    s3, stepfunctions = local_aws.s3, local_aws.stepfunctions
+    bridge = arrivals_bridge(local_aws, args.region)
     outcomes = []
     for path, true_label in tqdm(images, desc="executions", unit="image", file=sys.stderr):
-        key = f"test/{path.name}"
-        s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+        key = f"{UPLOAD_PREFIX}{path.name}"
         started = time.perf_counter()
-        execution = workflow.run_execution(
-            stepfunctions,
-            local_aws.state_machine_arn,
-            {"s3_key": key},
-            name=f"demo-{len(outcomes):04d}",
-        )
+        local_aws.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+        executions = [workflow.wait_for(local_aws.stepfunctions, arn) for arn in bridge.deliver()]
         seconds = time.perf_counter() - started
-        inferences = classified(stepfunctions, execution["executionArn"])
-        outcomes.append(outcome_of(execution, inferences, key, true_label, seconds))
-    return outcomes
+        outcomes.append(
+            upload_outcome(local_aws.stepfunctions, executions, key, true_label, seconds)
+        )
+    return outcomes, review_queue(bridge.sqs)
+
+
+def arrivals_bridge(local_aws: workflow.LocalAws, region: str) -> ArrivalsBridge:
+    """The template's arrivals rule in moto, on the image bucket, bridged to the state machine."""
+    clients = {
+        "s3": local_aws.s3,
+        "stepfunctions": local_aws.stepfunctions,
+        "events": boto3.client("events", region_name=region),
+        "sqs": boto3.client("sqs", region_name=region),
+    }
+    parameters = {"ImageBucketName": workflow.IMAGE_BUCKET, "UploadPrefix": UPLOAD_PREFIX}
+    return ArrivalsBridge(clients, local_aws.state_machine_arn, parameters)
+
+
+def upload_outcome(
+    stepfunctions, executions: list[dict], key: str, true_label: str, seconds: float
+) -> Outcome:
+    """The one execution an upload started; an upload that started none or several is broken."""
+    if len(executions) != 1:
+        return Outcome(key, true_label, "NOT_STARTED", error=f"{len(executions)}ExecutionsStarted")
+    inferences = classified(stepfunctions, executions[0]["executionArn"])
+    return outcome_of(executions[0], inferences, key, true_label, seconds)
+
+
+def review_queue(sqs) -> ReviewQueue:
+    """The review queue's count and first item, read without hiding anything from others."""
+    url = workflow.create_review_queue(sqs)  # idempotent: the URL of the existing queue
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    first = [json.loads(message["Body"]) for message in peek(sqs, url, 1)]
+    return ReviewQueue(int(attributes["ApproximateNumberOfMessages"]), (first or [None])[0])
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:
@@ -224,13 +266,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     images = pick_images(args.workdir / "data", args.images, args.seed)
     with ExitStack() as stack:
-        outcomes = run_workflow(args, images, stack)
+        outcomes, review = run_workflow(args, images, stack)
     print_table(outcomes)
+    print_review_queue(review)
     print(f"the functions' logs: {args.workdir / 'functions.log'}")
     if not args.endpoint_name:
         write_report(args)
     broken = [o for o in outcomes if o.error and o.error not in EXPECTED_FAILURES]
     return 1 if broken else 0
+
+
+def print_review_queue(review: ReviewQueue) -> None:
+    print(f"\nreview queue: {review.count} waiting for a person (python -m operations.review)")
+    if review.first:
+        item = {name: value for name, value in review.first.items() if name != "cause"}
+        print(f"one item: {json.dumps(item, ensure_ascii=False)}")
+        print(f"  cause: {json.loads(review.first['cause'])['errorMessage']}")
 
 
 def write_report(args: argparse.Namespace) -> None:

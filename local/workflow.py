@@ -23,8 +23,12 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
     StateCredentials,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sqs,
+)
 from moto.stepfunctions.parser.backend import execution_worker
 
+from local import template
 from local.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +44,16 @@ FUNCTIONS = {
     "FilterInferencesFunction": "functions.filter_inferences.app",
 }
 # Service integrations the ASL names by placeholder (template.yaml builds each for its partition).
-SERVICE_INTEGRATIONS = {"LambdaInvoke": "arn:aws:states:::lambda:invoke"}
+SERVICE_INTEGRATIONS = {
+    "LambdaInvoke": "arn:aws:states:::lambda:invoke",
+    "SqsSendMessage": "arn:aws:states:::sqs:sendMessage",
+}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
 LOCAL_ENDPOINT_NAME = "local-image-classifier"
+LOCAL_STACK_NAME = "local"  # the metrics' stack dimension in local runs
+REVIEW_QUEUE = "ReviewQueue"  # its logical id in template.yaml
 MOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for  # moto's own, before it is shared
 
 
@@ -74,6 +83,7 @@ def function_environment(
         "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
         "ENDPOINT_NAME": endpoint_name,
         "CONFIDENCE_THRESHOLD": str(threshold),
+        "STACK_NAME": LOCAL_STACK_NAME,
     }
 
 
@@ -81,10 +91,11 @@ def function_arns(region: str) -> dict[str, str]:
     return {name: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for name in FUNCTIONS}
 
 
-def definition_substitutions(region: str) -> dict[str, str]:
+def definition_substitutions(region: str, review_queue_url: str, threshold: str) -> dict[str, str]:
     """What template.yaml's DefinitionSubstitutions give the ASL, in moto's partition."""
     arns = {f"{name}Arn": arn for name, arn in function_arns(region).items()}
-    return arns | SERVICE_INTEGRATIONS
+    review = {"ReviewQueueUrl": review_queue_url, "ConfidenceThreshold": threshold}
+    return arns | SERVICE_INTEGRATIONS | review
 
 
 def definition(substitutions: dict[str, str]) -> str:
@@ -93,6 +104,17 @@ def definition(substitutions: dict[str, str]) -> str:
     for name, value in substitutions.items():
         text = text.replace("${" + name + "}", value)
     return text
+
+
+def create_review_queue(sqs: Any) -> str:
+    """The template's review queue (FIFO, encrypted...) in moto; returns its URL. Idempotent."""
+    declared = template.properties(REVIEW_QUEUE)
+    attributes = {
+        name: str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in declared.items()
+    }
+    name = f"{REVIEW_QUEUE}.fifo" if declared.get("FifoQueue") else REVIEW_QUEUE
+    return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
 @functools.cache
@@ -111,23 +133,31 @@ def _shared_client(region: str, service: str, state_credentials: Any = None) -> 
 def reuse_interpreter_work() -> None:
     """Make moto's interpreter keep what it rebuilds for every task and every execution.
 
-    moto 5.2.5 (pinned) creates a boto3 Lambda client, and so a new connection, for every
-    Task, and parses the definition with its pure-Python ANTLR parser for every execution:
-    together more than half of a local execution (`make bench`: 12x the direct calls before,
-    5x after). A client depends only on the key above; a parsed program keeps no execution's
-    state (that lives in each execution's environment). Idempotent.
+    moto 5.2.5 (pinned) creates a boto3 client (Lambda, or SQS for the review queue), and so a
+    new connection, for every Task, and parses the definition with its pure-Python ANTLR
+    parser for every execution: together more than half of a local execution (`make bench`:
+    12x the direct calls before, 5x after). A client depends only on the key above; a parsed
+    program keeps no execution's state (that lives in each execution's environment).
+    Idempotent.
     """
     lambda_eval_utils.boto_client_for = _shared_client
+    state_task_service_sqs.boto_client_for = _shared_client  # the review queue's send
     parser = execution_worker.AmazonStateLanguageParser
     if not hasattr(parser.parse, "cache_info"):
         parser.parse = staticmethod(functools.lru_cache(maxsize=8)(parser.parse))
 
 
 def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClassification") -> str:
-    """Create the state machine from the ASL file; moto rejects a definition it cannot parse."""
+    """Create the state machine from the ASL file; moto rejects a definition it cannot parse.
+
+    The threshold is the functions' own (`CONFIDENCE_THRESHOLD`), as the template passes its
+    one parameter to both."""
     reuse_interpreter_work()
+    sqs = boto3.client("sqs", region_name=region)
+    threshold = os.environ.get("CONFIDENCE_THRESHOLD", "0.9")
+    substitutions = definition_substitutions(region, create_review_queue(sqs), threshold)
     created = stepfunctions.create_state_machine(
-        name=name, definition=definition(definition_substitutions(region)), roleArn=STATES_ROLE_ARN
+        name=name, definition=definition(substitutions), roleArn=STATES_ROLE_ARN
     )
     return created["stateMachineArn"]
 
@@ -144,6 +174,11 @@ def run_execution(
     execution_arn = stepfunctions.start_execution(
         stateMachineArn=state_machine_arn, name=name, input=json.dumps(event)
     )["executionArn"]
+    return wait_for(stepfunctions, execution_arn, poll_seconds=poll_seconds)
+
+
+def wait_for(stepfunctions: Any, execution_arn: str, *, poll_seconds: float = 0.01) -> dict:
+    """Poll an execution to a terminal status; returns `describe_execution`."""
     while True:
         execution = stepfunctions.describe_execution(executionArn=execution_arn)
         if execution["status"] in TERMINAL:

@@ -20,6 +20,8 @@ DEFAULT_THRESHOLD = "0.90"
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The alarm on the low-confidence share watches one stack's metrics: two stacks never mix.
+    metrics.add_dimension(name="stack", value=os.environ.get("STACK_NAME", "local"))
     payload = unwrap_body(event)
     bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")
     if "inferences" not in payload:

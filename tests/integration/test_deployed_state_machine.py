@@ -11,46 +11,16 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.conftest import CALLER_AWS_ENVIRONMENT
+from tests.integration.conftest import STACK_NAME
 
-STACK_NAME = os.environ.get("AWS_SAM_STACK_NAME")
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not STACK_NAME, reason="set AWS_SAM_STACK_NAME to test a deployed stack"),
 ]
-
-
-@pytest.fixture(scope="module")
-def session() -> boto3.Session:
-    """The caller's own credentials: the test run replaces the environment's with fake ones."""
-    caller = CALLER_AWS_ENVIRONMENT
-    if caller["AWS_ACCESS_KEY_ID"]:
-        return boto3.Session(
-            aws_access_key_id=caller["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=caller["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=caller["AWS_SESSION_TOKEN"],
-            region_name=caller["AWS_REGION"],
-        )
-    return boto3.Session(
-        profile_name=caller["AWS_PROFILE"] or "default", region_name=caller["AWS_REGION"]
-    )
-
-
-@pytest.fixture(scope="module")
-def stepfunctions(session):
-    return session.client("stepfunctions")
-
-
-@pytest.fixture(scope="module")
-def state_machine_arn(session) -> str:
-    stack = session.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
-    return outputs["StateMachineArn"]
 
 
 def run(stepfunctions, state_machine_arn: str, event: dict) -> dict:

@@ -28,16 +28,6 @@ KEY = "test/bicycle_s_000513.png"
 names = (f"execution-{n}" for n in itertools.count())
 
 
-@pytest.fixture(scope="module")
-def lambda_server():
-    with (
-        LambdaInvokeServer(workflow.load_handlers()) as server,
-        pytest.MonkeyPatch.context() as env,
-    ):
-        env.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
-        yield server
-
-
 class Workflow:
     """The state machine in moto, its image bucket, and the Lambda server behind it."""
 

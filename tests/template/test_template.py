@@ -147,8 +147,23 @@ EXPECTED_STATEMENTS = {
             "Action": LOG_DELIVERY_ACTIONS,
             "Resource": "*",
         },
+        {
+            "Sid": "SendToReviewQueue",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["ReviewQueue", "Arn"]},
+        },
+    ],
+    "ArrivalsRuleRole": [
+        {
+            "Sid": "StartImageClassification",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": {"Ref": "ImageClassificationStateMachine"},
+        },
     ],
 }
+SERVICE_OF_ROLE = {"ImageClassificationStateMachineRole": "states", "ArrivalsRuleRole": "events"}
 
 
 def test_the_generated_roles_are_exactly_the_expected_ones():
@@ -166,6 +181,7 @@ def test_only_the_state_machine_gets_a_managed_policy_and_only_xray_write():
         "SerializeImageDataRole": None,
         "ClassifyImageRole": None,
         "FilterInferencesRole": None,
+        "ArrivalsRuleRole": None,
         "ImageClassificationStateMachineRole": ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"],
     }
 
@@ -178,7 +194,7 @@ def test_each_function_runs_as_its_own_role(function):
 
 @pytest.mark.parametrize("role", EXPECTED_STATEMENTS)
 def test_each_role_is_assumed_only_by_its_service(role):
-    service = "states" if role.endswith("StateMachineRole") else "lambda"
+    service = SERVICE_OF_ROLE.get(role, "lambda")
     (trust,) = ROLES[role]["AssumeRolePolicyDocument"]["Statement"]
     assert as_list(trust["Principal"]["Service"]) == [f"{service}.amazonaws.com"]
     assert as_list(trust["Action"]) == ["sts:AssumeRole"]
@@ -213,13 +229,17 @@ def test_service_integrations_are_partition_neutral():
     assert substitutions["LambdaInvoke"] == {
         "Fn::Sub": "arn:${AWS::Partition}:states:::lambda:invoke"
     }
+    assert substitutions["SqsSendMessage"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:::sqs:sendMessage"
+    }
     assert "arn:aws:" not in workflow.DEFINITION.read_text()
 
 
 def test_every_asl_placeholder_is_a_substitution_and_vice_versa():
     placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.DEFINITION.read_text()))
     assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
-    assert placeholders == set(workflow.definition_substitutions("us-east-1"))
+    local = workflow.definition_substitutions("us-east-1", "review-queue-url", "0.90")
+    assert placeholders == set(local)
 
 
 def test_local_workflow_runs_the_template_functions():
@@ -245,11 +265,23 @@ def test_state_machine_is_standard_traced_and_logs_errors_without_data():
         ("SerializeImageDataFunction", "IMAGE_BUCKET_NAME", "ImageBucketName"),
         ("ClassifyImageFunction", "ENDPOINT_NAME", "EndpointName"),
         ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "ConfidenceThreshold"),
+        ("FilterInferencesFunction", "STACK_NAME", "AWS::StackName"),
     ],
 )
 def test_configuration_comes_from_parameters(function, variable, parameter):
     variables = FUNCTIONS[function]["Properties"]["Environment"]["Variables"]
-    assert variables == {variable: {"Ref": parameter}}
+    assert variables[variable] == {"Ref": parameter}
+
+
+def test_functions_have_no_other_variables():
+    variables = {
+        name: set(f["Properties"]["Environment"]["Variables"]) for name, f in FUNCTIONS.items()
+    }
+    assert variables == {
+        "SerializeImageDataFunction": {"IMAGE_BUCKET_NAME"},
+        "ClassifyImageFunction": {"ENDPOINT_NAME"},
+        "FilterInferencesFunction": {"CONFIDENCE_THRESHOLD", "STACK_NAME"},
+    }
 
 
 def test_local_runs_give_the_functions_the_template_variables():

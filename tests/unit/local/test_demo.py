@@ -16,7 +16,7 @@ from training.common.synthetic import write_archive
 
 ROOT = Path(__file__).resolve().parents[3]
 ROW = re.compile(
-    r"^test/(?P<key>\S+)\s+(?P<true>\w+)\s+(?P<predicted>\S+)\s+(?P<conf>\S+)\s+(?P<result>\w+)$"
+    r"^incoming/(?P<key>\S+)\s+(?P<true>\w+)\s+(?P<predicted>\S+)\s+(?P<conf>\S+)\s+(?P<result>\w+)$"
 )
 
 
@@ -69,6 +69,9 @@ def test_demo_runs_the_workflow_for_each_image(small_archive, tmp_path):
     for plot in ("confidence.png", "classes.png"):
         assert (tmp_path / "report" / plot).read_bytes().startswith(b"\x89PNG")
     assert '"correlation_id"' in (tmp_path / "functions.log").read_text()
+    review = f"review queue: {below} waiting for a person (python -m operations.review)"
+    assert review in result.stdout
+    assert ('one item: {"s3_bucket": "scones-unlimited-images"' in result.stdout) == (below > 0)
 
 
 def test_second_run_reuses_data_and_model_and_picks_the_same_images(small_archive, tmp_path):

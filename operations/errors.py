@@ -1,0 +1,37 @@
+"""The commands' errors: each class name is what the one-line message starts with."""
+
+
+class OperationError(Exception):
+    """Base of every error a command reports on purpose (exit status 1)."""
+
+
+class BucketNotFound(OperationError):
+    """The bucket does not exist, or the caller may not see it."""
+
+
+class AccessDenied(OperationError):
+    """The caller's credentials may not make this call."""
+
+
+class QueueNotFound(OperationError):
+    """The review queue URL names no queue the caller can reach."""
+
+
+class NothingToReview(OperationError):
+    """The review queue has no item available to take."""
+
+
+class NothingHeld(OperationError):
+    """`done` or `release` without an item taken first."""
+
+
+class AlreadyHolding(OperationError):
+    """`take` while an item is still held: finish or release it first."""
+
+
+class HoldExpired(OperationError):
+    """The held item's hold ran out: it may be with another reviewer now."""
+
+
+class InvalidReviewItem(OperationError):
+    """A queue message that is not a review item (not JSON, or fields missing)."""
