@@ -3,7 +3,6 @@
 The image bytes go to the endpoint and no further: the response carries only the inferences.
 """
 
-import os
 from typing import Any
 
 import boto3
@@ -12,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from workflow_common.configuration import required_setting
 from workflow_common.errors import EndpointError
 from workflow_common.events import required_string, response, unwrap_body
 from workflow_common.images import content_type_of, decode_base64
@@ -37,11 +37,12 @@ sagemaker_runtime = boto3.client(
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    endpoint_name = required_setting("ENDPOINT_NAME")
     payload = unwrap_body(event)
     bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")
     image = decode_base64(required_string(payload, "image_data"))
     content_type = content_type_of(image)
-    inferences = invoke_endpoint(os.environ["ENDPOINT_NAME"], image, content_type)
+    inferences = invoke_endpoint(endpoint_name, image, content_type)
     logger.info("Image classified", extra={"s3_key": key, "inferences": inferences})
     return response(
         {"s3_bucket": bucket, "s3_key": key, "content_type": content_type, "inferences": inferences}

@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from workflow_common.configuration import probability_setting
 from workflow_common.errors import ConfidenceThresholdNotMet, InvalidEvent
 from workflow_common.events import required_string, response, unwrap_body
 from workflow_common.inferences import CLASSES, parse_inferences
@@ -14,21 +15,19 @@ from workflow_common.inferences import CLASSES, parse_inferences
 logger = Logger()
 metrics = Metrics()
 
-DEFAULT_THRESHOLD = "0.90"
-
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The alarm on the low-confidence share watches one stack's metrics: two stacks never mix.
     metrics.add_dimension(name="stack", value=os.environ.get("STACK_NAME", "local"))
+    threshold = probability_setting("CONFIDENCE_THRESHOLD")
     payload = unwrap_body(event)
     bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")
     if "inferences" not in payload:
         raise InvalidEvent("'inferences' is missing")
     inferences = parse_inferences(payload["inferences"])
     label, confidence = most_likely(inferences)
-    threshold = float(os.environ.get("CONFIDENCE_THRESHOLD", DEFAULT_THRESHOLD))
     if confidence < threshold:
         metrics.add_metric(name="ConfidenceThresholdNotMet", unit=MetricUnit.Count, value=1)
         raise ConfidenceThresholdNotMet(

@@ -1,7 +1,6 @@
 """SerializeImageData: read an image from the image bucket and pass it on as base64 text."""
 
 import base64
-import os
 from typing import Any
 
 import boto3
@@ -10,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from workflow_common.configuration import required_setting
 from workflow_common.errors import ImageNotFound, ImageTooLarge, InvalidEvent, S3Unavailable
 from workflow_common.events import required_string, response, unwrap_body
 from workflow_common.images import MAX_BASE64_CHARS, base64_length, content_type_of
@@ -38,7 +38,7 @@ UNAVAILABLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTi
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bucket, key = image_location(unwrap_body(event), os.environ["IMAGE_BUCKET_NAME"])
+    bucket, key = image_location(unwrap_body(event), required_setting("IMAGE_BUCKET_NAME"))
     image = read_image(bucket, key)
     content_type = content_type_of(image)
     logger.info("Image read", extra={"s3_bucket": bucket, "s3_key": key, "bytes": len(image)})

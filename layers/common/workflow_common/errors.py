@@ -36,3 +36,7 @@ class InvalidInference(WorkflowError):
 
 class ConfidenceThresholdNotMet(WorkflowError):
     """The most likely class is less likely than the configured threshold."""
+
+
+class ConfigurationError(WorkflowError):
+    """A function's environment variable is missing or malformed: a deployment fault."""
