@@ -1,0 +1,340 @@
+"""`make invoke`: the sample events through `sam local invoke`, with no AWS account.
+
+The functions run in SAM CLI's Lambda containers, as built by `sam build`. What they call
+runs here, on the Docker bridge's address, so that the containers can reach it: moto's
+server holds the image bucket with the demo's SYNTHETIC test images, and the local model
+answers as the SageMaker endpoint. `--env-vars` points the functions at both (the template
+declares the two `AWS_ENDPOINT_URL_*` variables, empty, for this); SAM CLI's own account
+lookup goes to moto too. Each event's answer (a status code, or the error's name) is
+compared with `events/expected.json`. Everything started here is stopped on the way out.
+
+    make invoke                                   # every event, arm64 (the template's)
+    make invoke EVENT=sfn_missing_image           # one event
+    make invoke ARGS="--architecture x86_64"      # natively on an x86 machine
+"""
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local import workflow
+from local.endpoint import ModelEndpoint
+from local.model import ensure_model
+from training import cifar, etl
+
+EVENTS = workflow.ROOT / "events"
+EXPECTED = EVENTS / "expected.json"
+WORKDIR = Path("build") / "invoke"
+REGION = "us-east-1"
+DOCKER_BRIDGE = "172.17.0.1"  # Docker's default, when the engine does not say
+ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda's name -> the kernel's
+LOCAL_IMAGE = "local/lambda-python:3.13-{architecture}"  # what local/lambda_image.sh builds
+OFFLINE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What one event file must give: the function it is for and its answer."""
+
+    event: str
+    function: str
+    answer: int | str  # the status code, or the error's name
+
+
+@dataclass(frozen=True)
+class Result:
+    expectation: Expectation
+    answer: int | str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.answer == self.expectation.answer
+
+
+def expectations() -> dict[str, Expectation]:
+    """events/expected.json, by event name (the file name without `.json`)."""
+    listed = json.loads(EXPECTED.read_text())
+    return {
+        Path(file).stem: Expectation(Path(file).stem, entry["function"], entry["answer"])
+        for file, entry in listed.items()
+    }
+
+
+def answer_of(stdout: str) -> int | str:
+    """The status code or error name in `sam local invoke`'s output (the response, last)."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        response = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return "no response"
+    if isinstance(response, dict) and "errorType" in response:
+        return response["errorType"]
+    if isinstance(response, dict) and "statusCode" in response:
+        return response["statusCode"]
+    return "unexpected response"
+
+
+def docker_problem() -> str | None:
+    """Why no Docker engine can run the functions here, or None when one answers."""
+    if shutil.which("docker") is None:
+        return "no Docker engine: the `docker` command is not installed"
+    try:
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],  # noqa: S607 (the user's docker)
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "no Docker engine answers: `docker info` timed out"
+    if info.returncode != 0:
+        reason = (info.stderr.strip().splitlines() or ["no reason given"])[-1]
+        return f"no Docker engine answers: {reason}"
+    return None
+
+
+def emulation_problem(architecture: str) -> str | None:
+    """Why this Linux machine cannot run `architecture` containers, or None when it can."""
+    machine = ARCHITECTURES[architecture]
+    if platform.machine() == machine or sys.platform != "linux":  # Docker Desktop emulates
+        return None
+    handler = Path(f"/proc/sys/fs/binfmt_misc/qemu-{machine}")
+    if handler.is_file() and handler.read_text().startswith("enabled"):
+        return None
+    native = next(name for name, kernel in ARCHITECTURES.items() if kernel == platform.machine())
+    return (
+        f"{architecture} functions on this {platform.machine()} machine need qemu, and no "
+        f"qemu-{machine} handler is registered: install qemu-user-static and binfmt-support, "
+        f'or run natively with ARGS="--architecture {native}"'
+    )
+
+
+def bridge_address() -> str:
+    """The Docker bridge's gateway: the address of this machine seen from a container."""
+    inspected = subprocess.run(
+        ["docker", "network", "inspect", "bridge"],  # noqa: S607 (the user's docker)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return json.loads(inspected.stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    except (ValueError, LookupError, TypeError):
+        return DOCKER_BRIDGE
+
+
+def local_image(architecture: str) -> str | None:
+    """The offline Lambda image for `architecture` when it is built, else None (SAM pulls)."""
+    tag = LOCAL_IMAGE.format(architecture=architecture)
+    found = subprocess.run(  # noqa: S603 (a fixed command)
+        ["docker", "image", "inspect", tag],  # noqa: S607 (the user's docker)
+        capture_output=True,
+        check=False,
+    )
+    return tag if found.returncode == 0 else None
+
+
+def named_keys() -> set[str]:
+    """The S3 keys the sample events name, in every shape they come in."""
+    pattern = re.compile(r'"s3_key\\?"\s*:\s*\\?"([^"\\]+)')
+    return {key for path in EVENTS.glob("*.json") for key in pattern.findall(path.read_text())}
+
+
+def bucket_contents(data_dir: Path) -> dict[str, Path]:
+    """The dataset's test images under `test/`, and under each image key the events name
+    that it lacks (the events name real CIFAR-100 files), a test image of the same class.
+    Keys of no class (`test/no_such_image.png`) stay missing, as the events expect."""
+    images = {f"test/{path.name}": path for path in sorted((data_dir / "test").glob("*.png"))}
+    for key in sorted(named_keys() - set(images)):
+        label = Path(key).name.split("_s_")[0]
+        same_class = [path for path in images.values() if path.name.startswith(f"{label}_s_")]
+        if label in cifar.CLASSES and same_class:
+            images[key] = same_class[0]
+    return images
+
+
+def fill_bucket(s3_url: str, data_dir: Path) -> None:
+    """The image bucket, in moto's server, holding `bucket_contents`."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name=REGION,
+        aws_access_key_id=OFFLINE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=OFFLINE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    s3.create_bucket(Bucket=workflow.IMAGE_BUCKET, **workflow.bucket_location(REGION))
+    for key, path in bucket_contents(data_dir).items():
+        s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """Where the local stand-ins of S3 (and STS) and of the endpoint listen."""
+
+    moto_url: str
+    endpoint_url: str
+
+    def env_vars(self) -> dict[str, dict[str, str]]:
+        """The `--env-vars` file's content: every function reaches the stand-ins."""
+        endpoints = {
+            "AWS_ENDPOINT_URL_S3": self.moto_url,
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint_url,
+        }
+        return {"Parameters": endpoints}
+
+
+@contextmanager
+def stand_ins(workdir: Path, host: str) -> Iterator[StandIns]:
+    """moto's server with the image bucket, and the local model as the endpoint, on `host`.
+
+    The data is the demo's SYNTHETIC archive (seed 0), extracted and trained on once."""
+    data_dir = etl.prepare(workdir / "data", synthetic=True).root
+    predictor = ensure_model(data_dir, workdir / "model.npz")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no line a request
+    with ExitStack() as stack:
+        moto = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        moto.start()
+        stack.callback(moto.stop)
+        moto_url = "http://{}:{}".format(*moto.get_host_and_port())
+        endpoint = stack.enter_context(
+            ModelEndpoint(predictor, endpoint_name=workflow.LOCAL_ENDPOINT_NAME, host=host)
+        )
+        fill_bucket(moto_url, data_dir)
+        yield StandIns(moto_url, endpoint.url)
+
+
+def sam_executable() -> str:
+    """The SAM CLI installed beside this interpreter (the project's), else the one on PATH."""
+    beside_python = Path(sys.executable).with_name("sam")
+    return str(beside_python) if beside_python.exists() else shutil.which("sam") or "sam"
+
+
+@dataclass(frozen=True)
+class SamLocal:
+    """One way of calling `sam local invoke`, the same for every event."""
+
+    architecture: str
+    env_vars_file: Path
+    sts_url: str
+    invoke_image: str | None = None  # None: SAM CLI pulls AWS's image
+    template: Path | None = None  # None: SAM CLI's choice, the built one when there is one
+
+    def command(self, expectation: Expectation) -> list[str]:
+        command = [sam_executable(), "local", "invoke", expectation.function]
+        command += ["--event", str(EVENTS / f"{expectation.event}.json")]
+        command += ["--env-vars", str(self.env_vars_file), "--parameter-overrides"]
+        command += [
+            f"ImageBucketName={workflow.IMAGE_BUCKET}",
+            f"EndpointName={workflow.LOCAL_ENDPOINT_NAME}",
+            f"Architecture={self.architecture}",
+        ]
+        if self.invoke_image:
+            command += ["--invoke-image", self.invoke_image, "--skip-pull-image"]
+        if self.template:
+            command += ["--template", str(self.template)]
+        return command
+
+    def environment(self) -> dict[str, str]:
+        """Fake credentials, and SAM CLI's own account lookup (STS) answered by moto."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        offline = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "SAM_CLI_TELEMETRY": "0"}
+        return inherited | offline | OFFLINE_CREDENTIALS | {"AWS_ENDPOINT_URL_STS": self.sts_url}
+
+    def invoke(self, expectation: Expectation) -> Result:
+        started = time.perf_counter()
+        finished = subprocess.run(  # noqa: S603 (our sam, the project's own event files)
+            self.command(expectation),
+            cwd=workflow.ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        return Result(expectation, answer_of(finished.stdout), seconds)
+
+
+@contextmanager
+def sam_local(
+    workdir: Path, architecture: str, invoke_image: str | None, template: Path | None = None
+) -> Iterator[SamLocal]:
+    """The stand-ins on the Docker bridge and a SamLocal that reaches them."""
+    with (
+        stand_ins(workdir, bridge_address()) as local,
+        tempfile.TemporaryDirectory(prefix="sam-local-") as folder,
+    ):
+        env_vars_file = Path(folder) / "env-vars.json"
+        env_vars_file.write_text(json.dumps(local.env_vars()))
+        yield SamLocal(architecture, env_vars_file, local.moto_url, invoke_image, template)
+
+
+def describe(result: Result) -> str:
+    expected = result.expectation
+    verdict = "ok" if result.ok else "WRONG"
+    return (
+        f"{expected.event:<38} {expected.function:<27} expected {expected.answer!s:<26} "
+        f"got {result.answer!s:<26} {result.seconds:5.1f} s  {verdict}"
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make invoke", description=__doc__.split("\n")[0])
+    parser.add_argument("event", nargs="?", help="one event's name (events/NAME.json); all if none")
+    parser.add_argument(
+        "--architecture",
+        choices=sorted(ARCHITECTURES),
+        default="arm64",
+        help="the functions' architecture (arm64, the template's default)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=WORKDIR, help="data and model (build/invoke)"
+    )
+    parser.add_argument(
+        "--invoke-image",
+        help="the Lambda image to run the functions in (default: "
+        f"{LOCAL_IMAGE.format(architecture='<architecture>')} when built, else AWS's)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    known = expectations()
+    if args.event and args.event.removesuffix(".json") not in known:
+        print(f"no event {args.event!r} in {EXPECTED.name}: one of {', '.join(known)}")
+        return 2
+    chosen = [known[args.event.removesuffix(".json")]] if args.event else list(known.values())
+    problem = docker_problem() or emulation_problem(args.architecture)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    image = args.invoke_image or local_image(args.architecture)
+    with sam_local(args.workdir, args.architecture, image) as sam:
+        results = []
+        for expectation in chosen:
+            results.append(sam.invoke(expectation))
+            print(describe(results[-1]), flush=True)
+    wrong = [result for result in results if not result.ok]
+    print(f"{len(results) - len(wrong)} of {len(results)} events gave the expected answer")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
