@@ -2,11 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# sam build needs the Lambda runtime's interpreter; pyenv users get it without changing their default.
-export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11' | tail -1):$(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | tail -1)
+ARCHITECTURE ?= arm64
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format validate build bench clean
+# `sam build` needs the Lambda runtime's interpreter, python3.13. With pyenv, the newest
+# installed 3.13 is added after the current version; without pyenv nothing changes.
+ifneq ($(shell command -v pyenv 2>/dev/null),)
+ifndef PYENV_VERSION
+  PYENV_PYTHON313 := $(shell pyenv versions --bare | grep -E '^3\.13\.' | sort -V | tail -1)
+  ifneq ($(PYENV_PYTHON313),)
+    export PYENV_VERSION := $(shell pyenv version-name):$(PYENV_PYTHON313)
+  endif
+endif
+endif
+
+# `sam deploy` asks for the parameters until samconfig.toml holds the ones it saved (or GUIDED=1).
+GUIDED ?= $(shell grep -q 'EndpointName=' samconfig.toml || echo first-deploy)
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint format validate build invoke deploy delete bench clean
+
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  make %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt training/requirements.txt local/requirements.txt operations/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,29 +31,38 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt training/requirements.tx
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed ## the whole workflow on this machine, no AWS account, no Docker (ARGS=...)
 	$(BIN)/python -m local.demo $(ARGS)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed ## the tests (ARGS=... for pytest)
 	$(BIN)/pytest $(ARGS)
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(BIN)/.installed
+format: $(BIN)/.installed ## ruff's fixes and formatting, applied
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-validate: $(BIN)/.installed
+validate: $(BIN)/.installed ## sam validate --lint (which runs cfn-lint)
 	$(BIN)/sam validate --lint
-	$(BIN)/cfn-lint template.yaml
 
-build: $(BIN)/.installed
+build: $(BIN)/.installed ## sam build: the functions and the layer, into .aws-sam/build
 	$(BIN)/sam build
 
-bench: $(BIN)/.installed
+invoke: $(BIN)/.installed ## sam local invoke of every sample event offline (EVENT=name, ARCHITECTURE=x86_64)
+	$(BIN)/sam build --parameter-overrides Architecture=$(ARCHITECTURE)
+	$(BIN)/python -m local.invoke --architecture $(ARCHITECTURE) $(EVENT) $(ARGS)
+
+deploy: build ## sam deploy; asks for the parameters the first time (or with GUIDED=1)
+	$(BIN)/sam deploy $(if $(GUIDED),--guided)
+
+delete: $(BIN)/.installed ## sam delete: the stack (after confirmation)
+	$(BIN)/sam delete
+
+bench: $(BIN)/.installed ## the figures the project holds itself to (ARGS="--only ...")
 	$(BIN)/python -m bench $(ARGS)
 
-clean:
+clean: ## remove the virtualenv and the build and tool caches
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ answers as the SageMaker endpoint. `--env-vars` points the functions at both (th
 declares the two `AWS_ENDPOINT_URL_*` variables, empty, for this); SAM CLI's own account
 lookup goes to moto too. Each event's answer (a status code, or the error's name) is
 compared with `events/expected.json`. Everything started here is stopped on the way out.
+It needs what `make test` installs: aws-sam-cli, and the Flask it brings for moto's server.
 
     make invoke                                   # every event, arm64 (the template's)
     make invoke EVENT=sfn_missing_image           # one event
@@ -44,6 +45,7 @@ REGION = "us-east-1"
 DOCKER_BRIDGE = "172.17.0.1"  # Docker's default, when the engine does not say
 ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda's name -> the kernel's
 LOCAL_IMAGE = "local/lambda-python:3.13-{architecture}"  # what local/lambda_image.sh builds
+BINFMT_MISC = Path("/proc/sys/fs/binfmt_misc")  # where Linux lists its emulators
 OFFLINE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
@@ -76,13 +78,15 @@ def expectations() -> dict[str, Expectation]:
     }
 
 
-def answer_of(stdout: str) -> int | str:
-    """The status code or error name in `sam local invoke`'s output (the response, last)."""
+def answer_of(stdout: str, stderr: str = "") -> int | str:
+    """The status code or error name in `sam local invoke`'s output (the response, last);
+    without a response, SAM CLI's last word on why."""
     lines = [line for line in stdout.splitlines() if line.strip()]
     try:
         response = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        return "no response"
+        said = [line.strip() for line in stderr.splitlines() if line.strip()]
+        return f"no response ({said[-1][:120]})" if said else "no response"
     if isinstance(response, dict) and "errorType" in response:
         return response["errorType"]
     if isinstance(response, dict) and "statusCode" in response:
@@ -115,14 +119,14 @@ def emulation_problem(architecture: str) -> str | None:
     machine = ARCHITECTURES[architecture]
     if platform.machine() == machine or sys.platform != "linux":  # Docker Desktop emulates
         return None
-    handler = Path(f"/proc/sys/fs/binfmt_misc/qemu-{machine}")
+    handler = BINFMT_MISC / f"qemu-{machine}"
     if handler.is_file() and handler.read_text().startswith("enabled"):
         return None
     native = next(name for name, kernel in ARCHITECTURES.items() if kernel == platform.machine())
     return (
         f"{architecture} functions on this {platform.machine()} machine need qemu, and no "
         f"qemu-{machine} handler is registered: install qemu-user-static and binfmt-support, "
-        f'or run natively with ARGS="--architecture {native}"'
+        f"or run natively: make invoke ARCHITECTURE={native}"
     )
 
 
@@ -268,7 +272,7 @@ class SamLocal:
             check=False,
         )
         seconds = time.perf_counter() - started
-        return Result(expectation, answer_of(finished.stdout), seconds)
+        return Result(expectation, answer_of(finished.stdout, finished.stderr), seconds)
 
 
 @contextmanager
@@ -286,11 +290,12 @@ def sam_local(
 
 
 def describe(result: Result) -> str:
+    """One line a result: event, function, seconds, verdict, expected and actual answers."""
     expected = result.expectation
     verdict = "ok" if result.ok else "WRONG"
     return (
-        f"{expected.event:<38} {expected.function:<27} expected {expected.answer!s:<26} "
-        f"got {result.answer!s:<26} {result.seconds:5.1f} s  {verdict}"
+        f"{expected.event:<38} {expected.function:<27} {result.seconds:5.1f} s  {verdict:<5} "
+        f"expected {expected.answer}, got {result.answer}"
     )
 
 
@@ -315,10 +320,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        return run(parse_args(argv))
+    except KeyboardInterrupt:  # the servers stopped on the way out; SAM CLI stops its container
+        print("\ninterrupted: servers stopped, nothing left running", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status: 0 when every event gave its expected answer, 1 when one did not, 2 when
+    the events cannot run here (unknown event, no Docker engine, no emulation)."""
     known = expectations()
     if args.event and args.event.removesuffix(".json") not in known:
-        print(f"no event {args.event!r} in {EXPECTED.name}: one of {', '.join(known)}")
+        print(
+            f"no event {args.event!r} in {EXPECTED.name}: one of {', '.join(known)}",
+            file=sys.stderr,
+        )
         return 2
     chosen = [known[args.event.removesuffix(".json")]] if args.event else list(known.values())
     problem = docker_problem() or emulation_problem(args.architecture)

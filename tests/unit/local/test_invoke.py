@@ -1,0 +1,152 @@
+"""local.invoke (`make invoke`) without Docker: the expected answers, how SAM CLI is called,
+what it answers, the stand-ins, and the one-line reasons when the containers cannot run."""
+
+import json
+import platform
+import shutil
+
+import boto3
+import pytest
+
+from local import invoke, workflow
+from tests.images import make_image
+from tests.template.test_template import FUNCTIONS
+from workflow_common import errors
+
+NATIVE = next(name for name, kernel in invoke.ARCHITECTURES.items() if kernel == platform.machine())
+FOREIGN = next(name for name in invoke.ARCHITECTURES if name != NATIVE)
+
+
+def test_every_event_file_is_listed_with_its_function_and_answer():
+    files = {path.name for path in invoke.EVENTS.glob("*.json")} - {invoke.EXPECTED.name}
+    listed = json.loads(invoke.EXPECTED.read_text())
+
+    assert set(listed) == files
+    for name, expected in listed.items():
+        assert expected["function"] in FUNCTIONS, name
+        answer = expected["answer"]
+        assert answer == 200 or issubclass(getattr(errors, answer), errors.WorkflowError), name
+
+
+def test_state_machine_inputs_go_to_the_first_task():
+    first = json.loads(workflow.DEFINITION.read_text())["StartAt"]
+
+    for name, expected in invoke.expectations().items():
+        if name.startswith("sfn_"):
+            assert expected.function == f"{first}Function"
+
+
+TIMED_OUT = "Function 'F' timed out after 30 seconds"
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "answer"),
+    [
+        ('START\n{"statusCode": 200, "body": {"s3_key": "k"}}\n', "", 200),
+        ('{"errorMessage": "m", "errorType": "ImageNotFound"}\n', "", "ImageNotFound"),
+        ("", f"Mounting...\n{TIMED_OUT}\n", f"no response ({TIMED_OUT})"),
+        ("not json\n", "", "no response"),
+        ("[1, 2]\n", "", "unexpected response"),
+    ],
+)
+def test_answer_is_the_status_code_or_the_error_name(stdout, stderr, answer):
+    assert invoke.answer_of(stdout, stderr) == answer
+
+
+def test_sam_is_called_offline_with_the_local_parameters_and_image(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "someones-real-profile")
+    sam = invoke.SamLocal("x86_64", tmp_path / "env.json", "http://172.17.0.1:5000", "img:tag")
+    expectation = invoke.expectations()["sfn_missing_image"]
+
+    command = sam.command(expectation)
+    environment = sam.environment()
+
+    assert command[1:4] == ["local", "invoke", "SerializeImageDataFunction"]
+    assert command[command.index("--event") + 1] == str(invoke.EVENTS / "sfn_missing_image.json")
+    overrides = command[
+        command.index("--parameter-overrides") + 1 : command.index("--invoke-image")
+    ]
+    assert overrides == [
+        f"ImageBucketName={workflow.IMAGE_BUCKET}",
+        f"EndpointName={workflow.LOCAL_ENDPOINT_NAME}",
+        "Architecture=x86_64",
+    ]
+    assert command[command.index("--invoke-image") + 1 :] == ["img:tag", "--skip-pull-image"]
+    assert "AWS_PROFILE" not in environment
+    assert environment["AWS_ENDPOINT_URL_STS"] == "http://172.17.0.1:5000"
+    assert environment["AWS_ACCESS_KEY_ID"] == "local"
+
+
+def test_env_vars_point_every_function_at_the_stand_ins():
+    stand_ins = invoke.StandIns("http://172.17.0.1:5000", "http://172.17.0.1:5001")
+
+    assert stand_ins.env_vars() == {
+        "Parameters": {
+            "AWS_ENDPOINT_URL_S3": "http://172.17.0.1:5000",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://172.17.0.1:5001",
+        }
+    }
+
+
+def test_the_bucket_holds_the_named_images_by_class_and_lacks_the_missing_one(tmp_path):
+    (tmp_path / "test").mkdir()
+    for name in ("bicycle_s_000500.png", "motorcycle_s_000501.png", "bicycle_s_000513.png"):
+        (tmp_path / "test" / name).write_bytes(make_image())
+
+    contents = invoke.bucket_contents(tmp_path)
+
+    assert contents["test/bicycle_s_000513.png"] == tmp_path / "test" / "bicycle_s_000513.png"
+    assert contents["test/motorcycle_s_001300.png"] == tmp_path / "test" / "motorcycle_s_000501.png"
+    assert "test/no_such_image.png" not in contents
+    assert invoke.named_keys() >= {"test/motorcycle_s_001300.png", "test/no_such_image.png"}
+
+
+def test_stand_ins_serve_the_images_and_the_model_offline(tmp_path):
+    with invoke.stand_ins(tmp_path, "127.0.0.1") as local:
+        s3 = boto3.client("s3", endpoint_url=local.moto_url, region_name=invoke.REGION)
+        image = s3.get_object(Bucket=workflow.IMAGE_BUCKET, Key="test/motorcycle_s_001300.png")
+        runtime = boto3.client(
+            "sagemaker-runtime", endpoint_url=local.endpoint_url, region_name=invoke.REGION
+        )
+        answer = runtime.invoke_endpoint(
+            EndpointName=workflow.LOCAL_ENDPOINT_NAME,
+            ContentType="image/png",
+            Body=image["Body"].read(),
+        )
+
+    probabilities = json.loads(answer["Body"].read())
+    assert len(probabilities) == 2 and sum(probabilities) == pytest.approx(1)
+
+
+def test_no_docker_command_is_said_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    assert invoke.docker_problem() == "no Docker engine: the `docker` command is not installed"
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker command")
+def test_an_engine_that_does_not_answer_is_said_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+
+    problem = invoke.docker_problem()
+
+    assert problem.startswith("no Docker engine answers: ") and "\n" not in problem
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="binfmt_misc is Linux's")
+def test_foreign_architecture_without_qemu_says_how_to_fix_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(invoke, "BINFMT_MISC", tmp_path)
+    kernel = invoke.ARCHITECTURES[FOREIGN]
+
+    problem = invoke.emulation_problem(FOREIGN)
+
+    assert f"qemu-{kernel}" in problem and "qemu-user-static" in problem
+    assert f"make invoke ARCHITECTURE={NATIVE}" in problem
+    assert invoke.emulation_problem(NATIVE) is None
+    (tmp_path / f"qemu-{kernel}").write_text(f"enabled\ninterpreter /usr/bin/qemu-{kernel}\n")
+    assert invoke.emulation_problem(FOREIGN) is None
+
+
+def test_an_unknown_event_is_refused_before_anything_starts(capsys):
+    assert invoke.main(["no_such_event"]) == 2
+    assert "no event 'no_such_event'" in capsys.readouterr().err
