@@ -32,6 +32,7 @@ from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
+from samcli.yamlhelper import yaml_parse
 
 from local import workflow
 from local.endpoint import ModelEndpoint
@@ -224,6 +225,22 @@ def stand_ins(workdir: Path, host: str) -> Iterator[StandIns]:
         yield StandIns(moto_url, endpoint.url)
 
 
+def declared_variables() -> set[str]:
+    """The functions' variables that template.yaml declares. SAM CLI gives each of them the
+    value of the caller's variable of the same name, when there is one."""
+    template = yaml_parse((workflow.ROOT / "template.yaml").read_text())
+    functions = [
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    ]
+    return {
+        name
+        for properties in [template["Globals"]["Function"], *functions]
+        for name in properties.get("Environment", {}).get("Variables", {})
+    }
+
+
 def sam_executable() -> str:
     """The SAM CLI installed beside this interpreter (the project's), else the one on PATH."""
     beside_python = Path(sys.executable).with_name("sam")
@@ -256,8 +273,14 @@ class SamLocal:
         return command
 
     def environment(self) -> dict[str, str]:
-        """Fake credentials, and SAM CLI's own account lookup (STS) answered by moto."""
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        """Fake credentials, SAM CLI's own account lookup (STS) answered by moto, and none of
+        the caller's AWS settings or values for the template's variables."""
+        left_out = declared_variables()
+        inherited = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("AWS_") and name not in left_out
+        }
         offline = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "SAM_CLI_TELEMETRY": "0"}
         return inherited | offline | OFFLINE_CREDENTIALS | {"AWS_ENDPOINT_URL_STS": self.sts_url}
 

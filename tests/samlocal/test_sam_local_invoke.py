@@ -1,0 +1,92 @@
+"""The functions in SAM CLI's Lambda containers: real `sam local invoke`, with no AWS account.
+
+The same stand-ins and expected answers as `make invoke` (local/invoke.py,
+events/expected.json), one success and one named error per function, in this machine's own
+architecture (the template's Architecture parameter), so no emulation is needed. Skipped,
+with the reason, where no Docker engine answers or the Lambda image is missing;
+REQUIRE_DOCKER=1 (CI) makes that a failure instead.
+"""
+
+import os
+import platform
+import subprocess
+
+import pytest
+
+from bench.sizes import build_environment, template_runtime
+from local import invoke
+from tests.template.test_template import FUNCTIONS, ROOT, tool
+
+NATIVE = next(
+    (name for name, kernel in invoke.ARCHITECTURES.items() if kernel == platform.machine()), None
+)
+CASES = [
+    "serialize_image_data",
+    "sfn_missing_image",  # ImageNotFound
+    "classify_image",
+    "classify_image_not_base64",  # InvalidEvent
+    "filter_inferences",
+    "filter_inferences_low_confidence",  # ConfidenceThresholdNotMet
+]
+
+
+def cannot_run(reason: str) -> None:
+    """Skip, or fail where the test must run (REQUIRE_DOCKER=1)."""
+    if os.environ.get("REQUIRE_DOCKER") == "1":
+        pytest.fail(f"REQUIRE_DOCKER=1, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def lambda_image() -> str:
+    if NATIVE is None:
+        cannot_run(f"no Lambda architecture runs natively on {platform.machine()}")
+    problem = invoke.docker_problem()
+    if problem:
+        cannot_run(problem)
+    image = invoke.local_image(NATIVE)
+    if image is None:
+        tag = invoke.LOCAL_IMAGE.format(architecture=NATIVE)
+        cannot_run(f"no image {tag}: build it with `sudo local/lambda_image.sh {NATIVE}`")
+    return image
+
+
+def sam_build(build_dir) -> None:
+    command = [tool("sam"), "build", "--build-dir", str(build_dir)]
+    command += ["--cache-dir", str(build_dir.parent / "cache")]
+    command += ["--parameter-overrides", f"Architecture={NATIVE}"]
+    environment = build_environment(template_runtime())
+    built = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def sam(tmp_path_factory):
+    """SAM CLI, the functions built for this machine, and the stand-ins on the Docker bridge."""
+    image = lambda_image()
+    folder = tmp_path_factory.mktemp("sam-local")
+    sam_build(folder / "build")
+    with invoke.sam_local(
+        folder / "work", NATIVE, image, template=folder / "build" / "template.yaml"
+    ) as sam_local:
+        yield sam_local
+
+
+@pytest.mark.parametrize("event", CASES)
+def test_sample_event_gives_its_expected_answer(sam, event):
+    expectation = invoke.expectations()[event]
+
+    result = sam.invoke(expectation)
+
+    assert result.answer == expectation.answer
+
+
+def test_cases_cover_a_success_and_a_named_error_per_function():
+    succeeds = {}
+    for event in CASES:
+        expectation = invoke.expectations()[event]
+        succeeds.setdefault(expectation.function, set()).add(expectation.answer == 200)
+
+    assert set(succeeds) == set(FUNCTIONS)
+    assert all(outcomes == {True, False} for outcomes in succeeds.values())
