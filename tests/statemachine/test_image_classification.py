@@ -203,6 +203,28 @@ def test_throttling_beyond_the_retries_fails_with_the_service_error(flow):
     assert flow.lambda_server.invocations["FilterInferencesFunction"] == 4
 
 
+@pytest.mark.parametrize(
+    ("function", "variable", "value"),
+    [
+        ("SerializeImageDataFunction", "IMAGE_BUCKET_NAME", ""),
+        ("ClassifyImageFunction", "ENDPOINT_NAME", ""),
+        ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "0,90"),
+    ],
+)
+def test_broken_setting_fails_at_once_with_configuration_error(
+    function, variable, value, flow, monkeypatch
+):
+    """A deployment fault, which no retry can mend."""
+    flow.put_image(KEY, make_image())
+    monkeypatch.setenv(variable, value)
+
+    execution = flow.run({"s3_key": KEY})
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "ConfigurationError")
+    assert variable in execution["cause"]
+    assert flow.lambda_server.invocations[function] == 1
+
+
 SAMPLE_INPUTS = [
     ("sfn_confident_bicycle.json", "SUCCEEDED", None),
     ("sfn_starter_input.json", "SUCCEEDED", None),
