@@ -13,6 +13,11 @@ from samcli.yamlhelper import yaml_parse
 from bench.sizes import build_environment, template_runtime
 from tests.template.test_template import ROOT, TEMPLATE, tool
 
+# SAM CLI and its translator, run here as `sam local` runs them, warn about their own calls.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:samtranslator"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:samcli"),
+]
 ENDPOINT_VARIABLES = {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"}
 ARCHITECTURES = ["arm64", "x86_64"]
 
