@@ -11,7 +11,7 @@ It needs what `make test` installs: aws-sam-cli, and the Flask it brings for mot
 
     make invoke                                   # every event, arm64 (the template's)
     make invoke EVENT=sfn_missing_image           # one event
-    make invoke ARGS="--architecture x86_64"      # natively on an x86 machine
+    make invoke ARCHITECTURE=x86_64               # natively on an x86 machine
 """
 
 import argparse
@@ -323,7 +323,9 @@ def describe(result: Result) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make invoke", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local.invoke", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("event", nargs="?", help="one event's name (events/NAME.json); all if none")
     parser.add_argument(
         "--architecture",
