@@ -37,7 +37,8 @@ from samcli.yamlhelper import yaml_parse
 from local import workflow
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
-from training import cifar, etl
+from training import etl
+from training.common import cifar
 
 EVENTS = workflow.ROOT / "events"
 EXPECTED = EVENTS / "expected.json"
