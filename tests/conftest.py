@@ -37,6 +37,7 @@ os.environ.update(
     IMAGE_BUCKET_NAME="scones-unlimited-images",  # the bucket the sample events name
     ENDPOINT_NAME="scones-test-endpoint",
     CONFIDENCE_THRESHOLD="0.90",
+    STACK_NAME="test-stack",
 )
 
 

@@ -1,13 +1,12 @@
 """FilterInferences: pass confident inferences on, and fail the execution for the rest."""
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow_common.configuration import probability_setting
+from workflow_common.configuration import probability_setting, required_setting
 from workflow_common.errors import ConfidenceThresholdNotMet, InvalidEvent
 from workflow_common.events import required_string, response, unwrap_body
 from workflow_common.inferences import CLASSES, parse_inferences
@@ -20,7 +19,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The alarm on the low-confidence share watches one stack's metrics: two stacks never mix.
-    metrics.add_dimension(name="stack", value=os.environ.get("STACK_NAME", "local"))
+    metrics.add_dimension(name="stack", value=required_setting("STACK_NAME"))
     threshold = probability_setting("CONFIDENCE_THRESHOLD")
     payload = unwrap_body(event)
     bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")

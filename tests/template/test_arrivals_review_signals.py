@@ -121,13 +121,16 @@ def emitted_record(inferences: list[float], lambda_context, capsys) -> dict:
     return record
 
 
-def test_the_share_alarm_watches_exactly_what_filter_inferences_prints(lambda_context, capsys):
+def test_the_share_alarm_watches_exactly_what_filter_inferences_prints(
+    lambda_context, capsys, monkeypatch
+):
+    local = workflow.function_environment(region="us-east-1", endpoint_name="any")
+    monkeypatch.setenv("STACK_NAME", local["STACK_NAME"])  # as a local run gives it
     records = [emitted_record(p, lambda_context, capsys) for p in ([0.6, 0.4], [0.99, 0.01])]
     alarm = RESOURCES["LowConfidenceShareAlarm"]["Properties"]
     watched = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
     environment = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     function = RESOURCES["FilterInferencesFunction"]["Properties"]["Environment"]["Variables"]
-    local = workflow.function_environment(region="us-east-1", endpoint_name="any")
     for record, metric in zip(records, watched, strict=True):
         [definition] = record["_aws"]["CloudWatchMetrics"]
         assert definition["Namespace"] == metric["Namespace"]

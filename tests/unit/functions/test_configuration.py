@@ -19,6 +19,7 @@ NEEDED_BY = {
     "IMAGE_BUCKET_NAME": (serialize_image_data.lambda_handler, "serialize_image_data.json"),
     "ENDPOINT_NAME": (classify_image.lambda_handler, "classify_image.json"),
     "CONFIDENCE_THRESHOLD": (filter_inferences.lambda_handler, "filter_inferences.json"),
+    "STACK_NAME": (filter_inferences.lambda_handler, "filter_inferences.json"),
 }
 MISSING_OR_EMPTY = [None, "", "  "]
 
