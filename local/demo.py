@@ -16,16 +16,18 @@ endpoint instead (your AWS credentials; only sagemaker-runtime leaves this machi
 import argparse
 import json
 import logging
+import math
 import random
 import shutil
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -109,7 +111,7 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     local_aws = workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
     s3, stepfunctions = local_aws.s3, local_aws.stepfunctions
     outcomes = []
-    for path, true_label in tqdm(images, desc="executions", unit="image", file=sys.stderr):
+    for path, true_label in progress(images, sys.stderr):
         key = f"test/{path.name}"
         s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
         started = time.perf_counter()
@@ -123,6 +125,20 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
         inferences = classified(stepfunctions, execution["executionArn"])
         outcomes.append(outcome_of(execution, inferences, key, true_label, seconds))
     return outcomes
+
+
+def progress(items: list, stream: TextIO) -> Iterator:
+    """tqdm's bar on a terminal; on a log (CI, `| tee`), a plain line at each tenth of the way
+    instead of a carriage return for every item."""
+    if stream.isatty():
+        yield from tqdm(items, desc="executions", unit="image", file=stream)
+        return
+    marks = {math.ceil(len(items) * tenth / 10) for tenth in range(1, 11)}
+    print(f"executions: 0/{len(items)} images", file=stream, flush=True)
+    for done, item in enumerate(items, start=1):
+        yield item
+        if done in marks:
+            print(f"executions: {done}/{len(items)} images", file=stream, flush=True)
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:
