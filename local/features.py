@@ -96,7 +96,7 @@ class PatchDictionary:
         pca = PCA(random_state=seed).fit(patches)
         whitening = pca.components_.T / np.sqrt(pca.explained_variance_ + WHITENING_FLOOR)
         whitened = (patches - pca.mean_) @ whitening
-        kmeans = MiniBatchKMeans(DICTIONARY_SIZE, random_state=seed, n_init=1, batch_size=4096)
+        kmeans = MiniBatchKMeans(DICTIONARY_SIZE, random_state=seed, n_init=3, batch_size=4096)
         centres = kmeans.fit(whitened).cluster_centers_
         return cls(
             pca.mean_.astype(np.float32), whitening.astype(np.float32), centres.astype(np.float32)
