@@ -92,7 +92,7 @@ class PatchDictionary:
             )
             for picture in pictures
         ]
-        patches = _normalised(np.concatenate(samples).reshape(-1, PATCH * PATCH * 3) * 1.0)
+        patches = _normalised(np.concatenate(samples).reshape(-1, PATCH * PATCH * 3).astype(float))
         pca = PCA(random_state=seed).fit(patches)
         whitening = pca.components_.T / np.sqrt(pca.explained_variance_ + WHITENING_FLOOR)
         whitened = (patches - pca.mean_) @ whitening
