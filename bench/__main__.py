@@ -1,4 +1,5 @@
-"""`python -m bench [--only sizes,coldstart,model,execution,demo] [--repeats N]`
+"""`python -m bench [--only sizes,coldstart,model,execution,demo] [--repeats N]
+[--real-archive PATH [--real-md5 MD5]]`
 
 Prints one line per figure of DESIGN.md section 7 (value, bound, PASS or FAIL) and exits 1
 when any figure fails or could not be measured.
@@ -9,10 +10,12 @@ import importlib
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench.cold_start import MIN_REPEATS
 from bench.execution import MIN_IMAGES
 from bench.figures import Figure, not_measurable
+from bench.model import RealArchive
 
 # --only name -> module with `measure(repeats) -> list[Figure]`, in the order they run
 # (model before execution: the execution figure serves the model the model figure trained).
@@ -61,13 +64,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"fresh processes per handler and per baseline for the cold starts (default and "
         f"minimum {MIN_REPEATS}); the execution figure uses max(N, {MIN_IMAGES}) images",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--real-archive",
+        type=Path,
+        metavar="PATH",
+        help="an archive of real photographs in CIFAR-100's layout: the model section also "
+        "trains on its train split and reports its test split's figures",
+    )
+    parser.add_argument("--real-md5", metavar="MD5", help="its MD5, if not the published one")
+    args = parser.parse_args(argv)
+    if args.real_md5 and not args.real_archive:
+        parser.error("--real-md5 goes with --real-archive")
+    return args
 
 
-def run_section(name: str, repeats: int) -> list[Figure]:
+def section_options(name: str, args: argparse.Namespace) -> dict:
+    """What a section takes beyond the repeats: the model section, a real archive."""
+    if name == "model" and args.real_archive:
+        return {"real_archive": RealArchive(args.real_archive, args.real_md5)}
+    return {}
+
+
+def run_section(name: str, args: argparse.Namespace) -> list[Figure]:
     """The section's figures; one not-measurable line if the section itself breaks."""
     try:
-        return importlib.import_module(SECTIONS[name]).measure(repeats)
+        module = importlib.import_module(SECTIONS[name])
+        return module.measure(args.repeats, **section_options(name, args))
     except Exception as error:
         reason = f"{type(error).__name__}: {str(error).strip()[:160]}"
         return [not_measurable(name, "(every figure of the section)", "-", reason)]
@@ -79,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = []
     for name in SECTIONS:
         if name in args.only:
-            for figure in run_section(name, args.repeats):
+            for figure in run_section(name, args):
                 print(figure.line(), flush=True)
                 figures.append(figure)
     failed = sum(figure.passed is False for figure in figures)

@@ -31,15 +31,17 @@ if __name__ == "__main__":  # Ctrl-C while the imports load: no traceback, nothi
 import argparse
 import json
 import logging
+import math
 import random
 import shutil
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import boto3
 from tqdm import tqdm
@@ -136,7 +138,7 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     local_aws = workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
     bridge = arrivals_bridge(local_aws, args.region)
     outcomes = []
-    for path, true_label in tqdm(images, desc="executions", unit="image", file=sys.stderr):
+    for path, true_label in progress(images, sys.stderr):
         key = f"{UPLOAD_PREFIX}{path.name}"
         started = time.perf_counter()
         local_aws.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
@@ -178,6 +180,20 @@ def review_queue(sqs) -> ReviewQueue:
     )["Attributes"]
     first = [json.loads(message["Body"]) for message in peek(sqs, url, 1)]
     return ReviewQueue(int(attributes["ApproximateNumberOfMessages"]), (first or [None])[0])
+
+
+def progress(items: list, stream: TextIO) -> Iterator:
+    """tqdm's bar on a terminal; on a log (CI, `| tee`), a plain line at each tenth of the way
+    instead of a carriage return for every item."""
+    if stream.isatty():
+        yield from tqdm(items, desc="executions", unit="image", file=stream)
+        return
+    marks = {math.ceil(len(items) * tenth / 10) for tenth in range(1, 11)}
+    print(f"executions: 0/{len(items)} images", file=stream, flush=True)
+    for done, item in enumerate(items, start=1):
+        yield item
+        if done in marks:
+            print(f"executions: {done}/{len(items)} images", file=stream, flush=True)
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:

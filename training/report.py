@@ -4,19 +4,22 @@
     python -m training.report --source captured/ --out build/report --threshold 0.93
 
 Reads every record of every capture file (S3 or a local folder; see `training.common.capture`)
-and writes three files to --out: `confidence.png` (each inference's confidence, the larger
-probability, over time, with the threshold line), `classes.png` (the share of each
-predicted class) and `summary.txt` (also printed). Figures are drawn on matplotlib's
-non-interactive Agg canvas, so no display is ever needed.
+and writes three files to --out: `confidence.png` (a histogram of each inference's
+confidence, the larger probability, by predicted class with the threshold marked; and
+the confidence over time when the inferences span 15 minutes or more), `classes.png`
+(the share of each predicted class) and `summary.txt` (also printed). Figures are drawn
+on matplotlib's non-interactive Agg canvas, so no display is ever needed.
 """
 
 import argparse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -31,6 +34,8 @@ DEFAULT_THRESHOLD = 0.90  # the workflow's ConfidenceThreshold default
 DEFAULT_OUT = Path("build/report")
 COLORS = dict(zip(cifar.CLASSES, sns.color_palette("pastel"), strict=False))
 THRESHOLD_COLOR = "#c0392b"
+HISTOGRAM_BINS = 25  # 0.02 wide from 0.5, the lowest confidence two classes allow
+TIME_AXIS_MIN_SPAN = timedelta(minutes=15)  # shorter, and a time axis shows no trend
 
 
 @dataclass(frozen=True)
@@ -71,33 +76,69 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 def plot_confidence(inferences: Sequence[Inference], threshold: float, path: Path) -> Path:
-    """Each inference's confidence over time, coloured by class, and the threshold line."""
-    figure = Figure(figsize=(9, 4.5), layout="constrained")
-    axes = figure.subplots()
+    """How confident the inferences were (see confidence_figure), as a PNG."""
+    return _save(confidence_figure(inferences, threshold), path)
+
+
+def spans_time(inferences: Sequence[Inference]) -> bool:
+    """Whether the inferences spread over enough time for a time axis to show a trend."""
+    return bool(inferences) and inferences[-1].time - inferences[0].time >= TIME_AXIS_MIN_SPAN
+
+
+def confidence_figure(inferences: Sequence[Inference], threshold: float) -> Figure:
+    """A histogram of confidence by predicted class with the threshold marked; below it,
+    confidence over time, when the inferences span enough time for that to mean something."""
+    over_time = spans_time(inferences)
+    figure = Figure(figsize=(9, 9 if over_time else 4.5), layout="constrained")
+    axes = figure.subplots(2 if over_time else 1, 1, squeeze=False)[:, 0]
+    below = sum(inference.confidence < threshold for inference in inferences)
+    figure.suptitle(f"Confidence of {len(inferences)} inferences: {below} below the threshold")
+    _confidence_histogram(axes[0], inferences, threshold)
+    if over_time:
+        _confidence_over_time(axes[1], inferences, threshold)
+    return figure
+
+
+def _confidence_histogram(axes: Any, inferences: Sequence[Inference], threshold: float) -> None:
+    lowest = min([threshold, *(inference.confidence for inference in inferences)])
+    bins = np.linspace(min(lowest, 0.5), 1.0, HISTOGRAM_BINS + 1)
+    by_class = [[i.confidence for i in inferences if i.label == name] for name in cifar.CLASSES]
+    axes.hist(
+        by_class,
+        bins=bins,
+        stacked=True,
+        color=[COLORS[name] for name in cifar.CLASSES],
+        edgecolor="#555",
+        label=[
+            f"{name} ({len(values)})" for name, values in zip(cifar.CLASSES, by_class, strict=True)
+        ],
+    )
+    axes.axvspan(
+        bins[0], threshold, color=THRESHOLD_COLOR, alpha=0.07, zorder=0, label="sent to a person"
+    )
+    axes.axvline(
+        threshold, color=THRESHOLD_COLOR, linestyle="--", label=f"threshold {threshold:.2f}"
+    )
+    axes.set(xlim=(bins[0], 1.0), xlabel="confidence (larger probability)", ylabel="inferences")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    if not inferences:
+        axes.set_ylim(0, 1)
+        axes.text(0.5, 0.5, "no inferences captured", transform=axes.transAxes, ha="center")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="predicted")
+
+
+def _confidence_over_time(axes: Any, inferences: Sequence[Inference], threshold: float) -> None:
     for name in cifar.CLASSES:
         points = [inference for inference in inferences if inference.label == name]
         times = [inference.time for inference in points]
         confidences = [inference.confidence for inference in points]
         axes.scatter(times, confidences, s=28, color=COLORS[name], edgecolor="#555", label=name)
-    axes.axhline(
-        threshold, color=THRESHOLD_COLOR, linestyle="--", label=f"threshold {threshold:.2f}"
-    )
+    axes.axhline(threshold, color=THRESHOLD_COLOR, linestyle="--")
     lowest = min([threshold, 0.5, *(inference.confidence for inference in inferences)])
-    axes.set(
-        ylim=(lowest - 0.02, 1.01), ylabel="confidence (larger probability)", xlabel="time (UTC)"
-    )
-    below = sum(inference.confidence < threshold for inference in inferences)
-    axes.set_title(
-        f"Confidence of each inference: {below} of {len(inferences)} below the threshold"
-    )
-    if inferences:
-        locator = AutoDateLocator()
-        axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    else:
-        axes.text(0.5, 0.5, "no inferences captured", transform=axes.transAxes, ha="center")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return _save(figure, path)
+    axes.set(ylim=(lowest - 0.02, 1.01), ylabel="confidence", xlabel="time (UTC)")
+    locator = AutoDateLocator()
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def plot_classes(inferences: Sequence[Inference], path: Path) -> Path:

@@ -1,5 +1,6 @@
 """`make demo` end to end, as a user runs it: a fresh process on a small generated archive."""
 
+import io
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from local.demo import progress
 from training.common.synthetic import write_archive
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -72,6 +74,27 @@ def test_demo_runs_the_workflow_for_each_image(small_archive, tmp_path):
     review = f"review queue: {below} waiting for a person (python -m operations.review)"
     assert review in result.stdout
     assert ('one item: {"s3_bucket": "scones-unlimited-images"' in result.stdout) == (below > 0)
+    assert "\r" not in result.stderr, "no progress-bar redraws in a log"
+    assert "executions: 6/6 images" in result.stderr.splitlines()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_few_plain_lines_in_a_log():
+    log = io.StringIO()
+    assert list(progress(list(range(25)), log)) == list(range(25))
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "executions: 0/25 images" and lines[-1] == "executions: 25/25 images"
+    assert len(lines) == 11 and "\r" not in log.getvalue()
+
+
+def test_progress_is_a_redrawn_bar_on_a_terminal():
+    terminal = Terminal()
+    assert list(progress(list(range(3)), terminal)) == [0, 1, 2]
+    assert "\r" in terminal.getvalue() and "3/3" in terminal.getvalue()
 
 
 def test_second_run_reuses_data_and_model_and_picks_the_same_images(small_archive, tmp_path):
@@ -154,7 +177,7 @@ def test_ctrl_c_stops_everything_and_says_so(small_archive, tmp_path):
         demo.send_signal(signal.SIGINT)
         _, stderr = demo.communicate(timeout=60)
 
-    assert demo.returncode == 130
+    assert demo.returncode == 130, stderr[-3000:]
     assert "interrupted: servers stopped" in stderr
     assert "Traceback" not in stderr
 

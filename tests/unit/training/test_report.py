@@ -9,7 +9,7 @@ from PIL import Image
 
 from training import report
 from training.common.aws import BucketNotFound
-from training.common.capture import NoCaptureFiles, read_captures
+from training.common.capture import Inference, NoCaptureFiles, read_captures
 
 START = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
 PNG_BYTES = base64.b64encode(b"\x89PNG\r\n\x1a\n...").decode()
@@ -94,7 +94,7 @@ def test_report_figures_from_both_encodings_with_broken_lines(tmp_path):
     assert (summary.count, summary.below_threshold, summary.broken_lines) == (5, 2, 4)
     assert summary.class_shares == {"bicycle": 0.6, "motorcycle": 0.4}
     assert (summary.files, summary.threshold) == (2, 0.90)
-    assert_is_png(summary.confidence_plot, (1080, 540))
+    assert_is_png(summary.confidence_plot, (1080, 1080))  # two hours: a time axis too
     assert_is_png(summary.classes_plot, (600, 600))
     assert summary.summary_file.read_text().splitlines() == [
         "inferences: 5 (from 2 capture files)",
@@ -102,6 +102,51 @@ def test_report_figures_from_both_encodings_with_broken_lines(tmp_path):
         "broken lines: 4",
         "predicted classes: bicycle 60.0%, motorcycle 40.0%",
     ]
+
+
+def inferences_over(seconds):
+    """Six inferences, three of each class, spread evenly over `seconds`."""
+    confidences = [0.97, 0.55, 0.91, 0.8, 0.99, 0.6]
+    return [
+        Inference(START + timedelta(seconds=seconds * n / 5), (p, 1 - p) if n % 2 else (1 - p, p))
+        for n, p in enumerate(confidences)
+    ]
+
+
+def histogram_counts(axes):
+    """Bar heights per predicted class, as stacked by the histogram (bicycle first)."""
+    return [[patch.get_height() for patch in bars] for bars in axes.containers]
+
+
+def test_a_demo_length_capture_gets_the_histogram_alone(tmp_path):
+    figure = report.confidence_figure(inferences_over(120), 0.90)
+    (histogram,) = figure.axes
+    assert histogram.get_xlabel() == "confidence (larger probability)"
+    assert [line.get_xdata()[0] for line in histogram.lines] == [0.90]  # the threshold
+    bicycle, motorcycle = histogram_counts(histogram)
+    assert (sum(bicycle), sum(motorcycle)) == (3, 3)
+    legend = [text.get_text() for text in histogram.get_legend().get_texts()]
+    assert legend[:2] == ["bicycle (3)", "motorcycle (3)"] and "threshold 0.90" in legend
+    assert figure.get_suptitle() == "Confidence of 6 inferences: 3 below the threshold"
+    path = report.plot_confidence(inferences_over(120), 0.90, tmp_path / "confidence.png")
+    assert_is_png(path, (1080, 540))
+
+
+def test_a_capture_over_hours_adds_confidence_over_time(tmp_path):
+    figure = report.confidence_figure(inferences_over(2 * 3600), 0.90)
+    histogram, over_time = figure.axes
+    assert histogram.get_xlabel() == "confidence (larger probability)"
+    assert over_time.get_xlabel() == "time (UTC)"
+    assert [line.get_ydata()[0] for line in over_time.lines] == [0.90]
+    assert sum(len(points.get_offsets()) for points in over_time.collections) == 6
+    path = report.plot_confidence(inferences_over(2 * 3600), 0.90, tmp_path / "confidence.png")
+    assert_is_png(path, (1080, 1080))
+
+
+def test_the_time_axis_appears_from_fifteen_minutes_on():
+    assert not report.spans_time(inferences_over(15 * 60 - 1))
+    assert report.spans_time(inferences_over(15 * 60))
+    assert not report.spans_time([])
 
 
 def test_the_threshold_moves_the_count_below_it(tmp_path):
