@@ -164,6 +164,8 @@ EXPECTED_STATEMENTS = {
         },
     ],
 }
+
+
 def sub(text: str) -> dict:
     return {"Fn::Sub": text}
 
@@ -305,8 +307,9 @@ def test_local_workflow_runs_the_template_functions():
 @pytest.mark.parametrize("workflow_type", ["STANDARD", "EXPRESS"])
 def test_state_machine_is_of_either_type_traced_and_logs_errors_without_data(workflow_type):
     parameter = TEMPLATE["Parameters"]["WorkflowType"]
-    assert (parameter["Default"], parameter["AllowedValues"]) == ("STANDARD", ["STANDARD", "EXPRESS"])
-    assert workflow_type in parameter["AllowedValues"]
+    assert parameter["Default"] == "STANDARD"
+    assert parameter["AllowedValues"] == ["STANDARD", "EXPRESS"]
+    assert workflow_type in parameter["AllowedValues"]  # the logging below holds for both
     generated = GENERATED["ImageClassificationStateMachine"]["Properties"]
     assert generated["StateMachineType"] == {"Ref": "WorkflowType"}
     assert STATE_MACHINE["Tracing"] == {"Enabled": True}
