@@ -1,4 +1,4 @@
-"""The backfill's Distributed Map on one machine: two gaps of moto 5.2.5 (pinned), bridged.
+"""The backfill's Distributed Map on one machine: three gaps of moto 5.2.5 (pinned), bridged.
 
 moto runs a DISTRIBUTED Map with the `listObjectsV2` reader, `ItemSelector` and
 `MaxConcurrency`, but:
@@ -13,6 +13,9 @@ moto runs a DISTRIBUTED Map with the `listObjectsV2` reader, `ItemSelector` and
 2. its `ResultWriter` writes only an empty `manifest.json`. `bridge_result_writer` keeps each
    item's end as moto's worker finishes it, and writes AWS's layout from them:
    `<Prefix>/<map run id>/manifest.json`, `SUCCEEDED_0.json`, `FAILED_0.json`.
+3. its `describe_map_run` reads every execution's worker, and fails (AttributeError) while
+   any execution has none set up yet, as a child just started has: `bridge_describe_map_run` skips
+   those, so the operator command's progress bar reads the map run's `itemCounts` as on AWS.
 
 Not bridged, because the tests and the demo do not depend on them (the README says what only
 a deployed stack shows): tolerance (`ToleratedFailurePercentage` is never evaluated: a failed
@@ -36,6 +39,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_sfn as sfn_task,
 )
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError
+from moto.stepfunctions.parser.models import ResourceNotFound, StepFunctionsParserBackend
 
 RESULT_FILE_KEYS = ("SUCCEEDED", "FAILED")
 _ended_items: dict[str, list[dict[str, Any]]] = {}  # map run ARN -> items, as they end
@@ -47,6 +51,7 @@ def bridge() -> None:
     """Install both bridges into moto's interpreter. Idempotent."""
     bridge_start_execution()
     bridge_result_writer()
+    StepFunctionsParserBackend.describe_map_run = _describe_map_run
 
 
 # 1. startExecution(.sync:2) ---------------------------------------------------------------
@@ -176,3 +181,16 @@ def bridge_result_writer() -> None:
     item_worker.DistributedItemProcessorWorker._eval_input = _select_item
     item_worker.DistributedItemProcessorWorker._eval_job = _record_item
     result_writer.ResourceEvalS3._handle_put_object = staticmethod(_write_results)
+
+
+# 3. describe_map_run ----------------------------------------------------------------------
+
+
+def _describe_map_run(self, map_run_arn: str) -> dict[str, Any]:
+    """Replaces StepFunctionsParserBackend.describe_map_run (moto internal), skipping the
+    executions whose worker (`exec_worker`, its `env`) is not set up yet."""
+    for execution in self._get_executions():
+        env = getattr(execution.exec_worker, "env", None)
+        if env and (record := env.map_run_record_pool_manager.get(map_run_arn)) is not None:
+            return record.describe()
+    raise ResourceNotFound()
