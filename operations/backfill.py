@@ -147,21 +147,28 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def results(clients: dict[str, Any], state_machine_arn: str, execution_arn: str) -> list[Row]:
+    """One row per key, sorted, read from the map run's ResultWriter files alone; none when
+    the batch failed before its map ran (an invalid request)."""
+    run_arn = map_run_arn(clients["stepfunctions"], execution_arn)
+    if not run_arn:
+        return []
+    bucket, prefix = results_location(clients["stepfunctions"], state_machine_arn)
+    entries = result_entries(clients["s3"], bucket, manifest_key(prefix, run_arn))
+    return sorted((row_of(*entry) for entry in entries), key=lambda row: row.key)
+
+
 def backfill(clients: dict[str, Any], args: argparse.Namespace) -> str:
     """Start, wait, read the results; BackfillFailed after printing them when the batch failed."""
     stepfunctions = clients["stepfunctions"]
     execution_arn = start(stepfunctions, args.state_machine_arn, args.prefix, args.bucket)
     execution = wait(stepfunctions, execution_arn, args.poll_seconds)
-    run_arn = map_run_arn(stepfunctions, execution_arn)
-    rows: list[Row] = []
-    if run_arn:
-        bucket, prefix = results_location(stepfunctions, args.state_machine_arn)
-        entries = result_entries(clients["s3"], bucket, manifest_key(prefix, run_arn))
-        rows = sorted((row_of(*entry) for entry in entries), key=lambda row: row.key)
+    rows = results(clients, args.state_machine_arn, execution_arn)
+    if rows:
         print(summary(rows))
-        if args.csv:
-            write_csv(rows, args.csv)
-            print(f"{len(rows)} rows: {args.csv}")
+    if rows and args.csv:
+        write_csv(rows, args.csv)
+        print(f"{len(rows)} rows: {args.csv}")
     if execution["status"] != "SUCCEEDED":
         cause = execution.get("cause", "")
         raise BackfillFailed(f"{execution.get('error', execution['status'])}: {cause}")
