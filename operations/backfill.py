@@ -64,9 +64,11 @@ def map_run_arn(stepfunctions: Any, execution_arn: str) -> str | None:
     return runs[0]["mapRunArn"] if runs else None
 
 
-def wait(stepfunctions: Any, execution_arn: str, poll_seconds: float = POLL_SECONDS) -> dict:
+def wait(
+    stepfunctions: Any, execution_arn: str, poll_seconds: float = POLL_SECONDS, progress_bar=True
+) -> dict:
     """Poll the execution to its end, with a progress bar of the map run's ended items."""
-    with tqdm(desc="keys", unit="key", file=sys.stderr) as progress:
+    with tqdm(desc="keys", unit="key", file=sys.stderr, disable=not progress_bar) as progress:
         while True:
             execution = stepfunctions.describe_execution(executionArn=execution_arn)
             run_arn = map_run_arn(stepfunctions, execution_arn)
