@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from operations.cli import run
-from operations.errors import BackfillFailed
+from operations.cli import denied_or_none, run
+from operations.errors import BackfillFailed, ResultsNotFound
 
 MAP_STATE = "ClassifyEachImage"  # statemachine/backfill.asl.json
 RUNNING = "RUNNING"
@@ -98,7 +99,12 @@ def manifest_key(prefix: str, map_run: str) -> str:
 
 def result_entries(s3: Any, bucket: str, key: str) -> Iterator[tuple[str, dict]]:
     """(status, entry) for each child execution the manifest's result files list."""
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    try:
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchKey":
+            raise ResultsNotFound(f"no manifest at s3://{bucket}/{key}") from None
+        raise denied_or_none(error, f"read s3://{bucket}/{key}") or error from None
     for status, files in manifest["ResultFiles"].items():
         for file in files:
             body = s3.get_object(Bucket=manifest["DestinationBucket"], Key=file["Key"])["Body"]
@@ -165,13 +171,20 @@ def backfill(clients: dict[str, Any], args: argparse.Namespace) -> str:
     stepfunctions = clients["stepfunctions"]
     execution_arn = start(stepfunctions, args.state_machine_arn, args.prefix, args.bucket)
     execution = wait(stepfunctions, execution_arn, args.poll_seconds)
-    rows = results(clients, args.state_machine_arn, execution_arn)
+    failed = execution["status"] != "SUCCEEDED"
+    try:
+        rows = results(clients, args.state_machine_arn, execution_arn)
+    except ResultsNotFound as missing:
+        if not failed:
+            raise
+        rows = []
+        print(f"{missing}: the batch failed before writing its results")
     if rows:
         print(summary(rows))
     if rows and args.csv:
         write_csv(rows, args.csv)
         print(f"{len(rows)} rows: {args.csv}")
-    if execution["status"] != "SUCCEEDED":
+    if failed:
         cause = execution.get("cause", "")
         raise BackfillFailed(f"{execution.get('error', execution['status'])}: {cause}")
     return f"backfill {execution_arn}: SUCCEEDED"

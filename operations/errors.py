@@ -39,3 +39,7 @@ class InvalidReviewItem(OperationError):
 
 class BackfillFailed(OperationError):
     """The backfill execution failed: an invalid request, or too many keys failed."""
+
+
+class ResultsNotFound(OperationError):
+    """The map run's ResultWriter manifest is not where AWS writes it."""

@@ -187,3 +187,15 @@ def test_the_state_machine_is_required(monkeypatch, capsys):
 def test_the_manifest_is_where_aws_writes_it():
     assert backfill.manifest_key("results", MAP_RUN) == f"{FOLDER}manifest.json"
     assert backfill.manifest_key("", MAP_RUN) == f"{MAP_RUN.split(':')[-1]}/manifest.json"
+
+
+def test_a_batch_that_failed_before_writing_results_still_fails_naming_its_error(aws, capsys):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=RESULTS_BUCKET)  # empty: no manifest was written
+    clients = {"s3": s3, "stepfunctions": boto3.client("stepfunctions")}
+    args = backfill.parse_args(["--prefix", "old/", "--state-machine-arn", STATE_MACHINE])
+    with failed_batch(clients["stepfunctions"]), pytest.raises(BackfillFailed) as failure:
+        backfill.backfill(clients, args)
+    assert str(failure.value).startswith("States.ExceedToleratedFailureThreshold: ")
+    out = capsys.readouterr().out
+    assert f"no manifest at s3://{RESULTS_BUCKET}/{FOLDER}manifest.json" in out
