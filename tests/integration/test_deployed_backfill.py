@@ -1,5 +1,5 @@
 """Against a deployed STANDARD stack: a backfill of a fresh prefix holding a copy of one image
-and one non-image key, through the operator command, on real Step Functions and S3. This is
+and one non-image key, through the operator command's steps, on real Step Functions and S3. This is
 what settles the role's permissions, `.sync:2` and ResultWriter's real files.
 
 AWS_SAM_STACK_NAME=scones-unlimited-image-classification IMAGE_KEY=test/bicycle_s_000513.png \\
@@ -31,16 +31,13 @@ def test_a_backfill_gives_each_key_its_outcome_from_the_result_files(session, tm
     source = {"Bucket": image_bucket, "Key": os.environ["IMAGE_KEY"]}
     s3.copy_object(Bucket=image_bucket, Key=f"{prefix}photo.PNG", CopySource=source)
     s3.put_object(Bucket=image_bucket, Key=f"{prefix}notes.txt", Body=b"not an image")
-    args = backfill.parse_args(
-        ["--prefix", prefix, "--state-machine-arn", described["Outputs"]["BackfillStateMachineArn"]]
-    )
+    arn = described["Outputs"]["BackfillStateMachineArn"]
     clients = {"stepfunctions": session.client("stepfunctions"), "s3": s3}
     try:
-        assert backfill.backfill(clients, args).endswith(": SUCCEEDED")
-        execution_arn = clients["stepfunctions"].list_executions(
-            stateMachineArn=args.state_machine_arn, maxResults=1
-        )["executions"][0]["executionArn"]
-        rows = backfill.results(clients, args.state_machine_arn, execution_arn)
+        execution_arn = backfill.start(clients["stepfunctions"], arn, prefix, None)
+        execution = backfill.wait(clients["stepfunctions"], execution_arn, progress_bar=False)
+        assert execution["status"] == "SUCCEEDED", execution.get("cause")
+        rows = backfill.results(clients, arn, execution_arn)
     finally:
         for name in ("photo.PNG", "notes.txt"):
             s3.delete_object(Bucket=image_bucket, Key=f"{prefix}{name}")
