@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 
-def test_a_backfill_gives_each_key_its_outcome_from_the_result_files(session, tmp_path):
+def test_a_backfill_gives_each_key_its_outcome_from_the_result_files(session):
     described = stack(session)
     image_bucket = described["Parameters"]["ImageBucketName"]
     prefix = f"integration-backfill/{uuid.uuid4()}/"

@@ -59,10 +59,20 @@ def test_the_map_lists_the_image_bucket_and_runs_each_item_as_a_standard_child()
     assert SUBSTITUTIONS["ImageBucketName"] == {"Ref": "ImageBucketName"}
 
 
-def test_only_a_childs_task_failure_is_read_and_only_low_confidence_is_not_a_failure():
+def test_a_childs_error_is_read_only_from_a_childs_failure_and_only_low_confidence_passes():
+    """In a Catch, States.TaskFailed matches every task error: only a States.TaskFailed whose
+    cause is JSON (the child's describe_execution output) is parsed; the rest fail the key."""
     assert [c["ErrorEquals"] for c in ITEM_STATES["ClassifyImage"]["Catch"]] == [
         ["States.TaskFailed"]
     ]
+    [child] = ITEM_STATES["DidTheChildFail"]["Choices"]
+    assert child["And"] == [
+        {"Variable": "$.failure.Error", "StringEquals": "States.TaskFailed"},
+        {"Variable": "$.failure.Cause", "StringMatches": "{*"},
+    ]
+    assert child["Next"] == "ReadChildError"
+    not_started = ITEM_STATES[ITEM_STATES["DidTheChildFail"]["Default"]]
+    assert (not_started["Type"], not_started["ErrorPath"]) == ("Fail", "$.failure.Error")
     [rule] = ITEM_STATES["WhatFailed"]["Choices"]
     assert (rule["StringEquals"], rule["Next"]) == ("ConfidenceThresholdNotMet", "NeedsReview")
     failed = ITEM_STATES[ITEM_STATES["WhatFailed"]["Default"]]
