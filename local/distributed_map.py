@@ -14,8 +14,8 @@ moto runs a DISTRIBUTED Map with the `listObjectsV2` reader, `ItemSelector` and
    item's end as moto's worker finishes it, and writes AWS's layout from them:
    `<Prefix>/<map run id>/manifest.json`, `SUCCEEDED_0.json`, `FAILED_0.json`.
 3. its `describe_map_run` reads every execution's worker, and fails (AttributeError) while
-   any execution has none set up yet, as a child just started has: `bridge_describe_map_run` skips
-   those, so the operator command's progress bar reads the map run's `itemCounts` as on AWS.
+   any execution has none set up yet, as a child just started has. `bridge_describe_map_run`
+   skips those, so the operator command's progress bar reads the map run's `itemCounts`.
 
 Not bridged, because the tests and the demo do not depend on them (the README says what only
 a deployed stack shows): tolerance (`ToleratedFailurePercentage` is never evaluated: a failed
@@ -48,10 +48,10 @@ _selected = threading.local()  # each worker thread runs one item at a time
 
 
 def bridge() -> None:
-    """Install both bridges into moto's interpreter. Idempotent."""
+    """Install the three bridges into moto. Idempotent."""
     bridge_start_execution()
     bridge_result_writer()
-    StepFunctionsParserBackend.describe_map_run = _describe_map_run
+    bridge_describe_map_run()
 
 
 # 1. startExecution(.sync:2) ---------------------------------------------------------------
@@ -194,3 +194,7 @@ def _describe_map_run(self, map_run_arn: str) -> dict[str, Any]:
         if env and (record := env.map_run_record_pool_manager.get(map_run_arn)) is not None:
             return record.describe()
     raise ResourceNotFound()
+
+
+def bridge_describe_map_run() -> None:
+    StepFunctionsParserBackend.describe_map_run = _describe_map_run
