@@ -1,4 +1,4 @@
-"""`python -m bench [--only sizes,coldstart,model,execution,demo] [--repeats N]
+"""`python -m bench [--only sizes,coldstart,model,execution,backfill,demo] [--repeats N]
 [--real-archive PATH [--real-md5 MD5]]`
 
 Prints one line per figure of DESIGN.md section 7 (value, bound, PASS or FAIL) and exits 1
@@ -24,6 +24,7 @@ SECTIONS = {
     "coldstart": "bench.cold_start",
     "model": "bench.model",
     "execution": "bench.execution",
+    "backfill": "bench.backfill",
     "demo": "bench.demo",
 }
 

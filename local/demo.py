@@ -13,6 +13,10 @@
 
 With `--endpoint-name NAME --region R` the same local state machine calls a real SageMaker
 endpoint instead (your AWS credentials; only sagemaker-runtime leaves this machine).
+
+With `--backfill`, steps 4 and 5 are one backfill instead: the test images go under `test/`,
+and the backfill state machine classifies them all, each as a child execution, through the
+same steps as `python -m operations.backfill`; the demo prints the counts by outcome.
 """
 
 # ruff: noqa: E402 (Ctrl-C must be handled before the imports below, which take seconds)
@@ -50,6 +54,7 @@ from local import workflow
 from local.arrivals import ArrivalsBridge
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
+from operations import backfill
 from operations.review import peek
 from training import etl, report
 from training.common import cifar, lst
@@ -59,6 +64,7 @@ REGION = "us-east-1"
 EXPECTED_FAILURES = {"ConfidenceThresholdNotMet"}  # the workflow working as designed
 WORKDIR = Path("build")
 UPLOAD_PREFIX = "incoming/"  # the template's UploadPrefix default
+BACKFILL_PREFIX = "test/"
 
 
 @dataclass
@@ -94,6 +100,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--endpoint-name", help="a real SageMaker endpoint instead of the local one"
     )
     parser.add_argument("--region", default=REGION, help="the real endpoint's region")
+    parser.add_argument(
+        "--backfill", action="store_true", help="classify the images with one backfill execution"
+    )
     args = parser.parse_args(argv)
     if args.archive and args.synthetic:
         parser.error("--archive and --synthetic exclude each other")
@@ -122,8 +131,8 @@ def moto_config(real_endpoint: bool) -> dict:
     return config
 
 
-def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
-    """Start moto and the loopback servers, then upload each image for the arrivals rule."""
+def start_local(args: argparse.Namespace, stack: ExitStack) -> workflow.LocalAws:
+    """moto and the loopback servers, the functions' logs going to a file."""
     real_endpoint = bool(args.endpoint_name)
     endpoint_name = args.endpoint_name or workflow.LOCAL_ENDPOINT_NAME
     variables = workflow.function_environment(
@@ -135,7 +144,12 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     # The functions' structured logs and metrics go to a file, as they would go to CloudWatch.
     log_file = stack.enter_context((args.workdir / "functions.log").open("w"))
     stack.enter_context(redirect_stdout(log_file))
-    local_aws = workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
+    return workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
+
+
+def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
+    """Start moto and the loopback servers, then upload each image for the arrivals rule."""
+    local_aws = start_local(args, stack)
     bridge = arrivals_bridge(local_aws, args.region)
     outcomes = []
     for path, true_label in progress(images, sys.stderr):
@@ -148,6 +162,24 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
             upload_outcome(local_aws.stepfunctions, executions, key, true_label, seconds)
         )
     return outcomes, review_queue(bridge.sqs)
+
+
+def run_backfill(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
+    """Put the images under test/, then classify them with one backfill execution, through the
+    operator command's own steps; returns its status, its rows and the review queue."""
+    local_aws = start_local(args, stack)
+    for path, _ in images:
+        key = f"{BACKFILL_PREFIX}{path.name}"
+        local_aws.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+    stepfunctions = local_aws.stepfunctions
+    arn = workflow.create_backfill_state_machine(
+        stepfunctions, local_aws.s3, args.region, local_aws.state_machine_arn
+    )
+    execution_arn = backfill.start(stepfunctions, arn, BACKFILL_PREFIX, None)
+    execution = backfill.wait(stepfunctions, execution_arn, poll_seconds=0.05)
+    clients = {"stepfunctions": stepfunctions, "s3": local_aws.s3}
+    rows = backfill.results(clients, arn, execution_arn)
+    return execution["status"], rows, review_queue(boto3.client("sqs", region_name=args.region))
 
 
 def arrivals_bridge(local_aws: workflow.LocalAws, region: str) -> ArrivalsBridge:
@@ -281,6 +313,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     images = pick_images(args.workdir / "data", args.images, args.seed)
+    if args.backfill:
+        return run_backfill_demo(args, images)
     with ExitStack() as stack:
         outcomes, review = run_workflow(args, images, stack)
     print_table(outcomes)
@@ -290,6 +324,24 @@ def run(args: argparse.Namespace) -> int:
         write_report(args)
     broken = [o for o in outcomes if o.error and o.error not in EXPECTED_FAILURES]
     return 1 if broken else 0
+
+
+def run_backfill_demo(args: argparse.Namespace, images: list[tuple[Path, str]]) -> int:
+    """Exit status: 0 unless the batch failed or a key failed (the demo's images are valid)."""
+    with ExitStack() as stack:
+        status, rows, review = run_backfill(args, images, stack)
+    print(f"\nbackfill of {BACKFILL_PREFIX} ({len(images)} images): {status}")
+    print(backfill.summary(rows))
+    true_labels = {f"{BACKFILL_PREFIX}{path.name}": label for path, label in images}
+    labelled = [row for row in rows if row.label]
+    correct = sum(row.label == true_labels.get(row.key) for row in labelled)
+    print(f"predictions: {correct} of {len(labelled)} labelled images correct")
+    print_review_queue(review)
+    print(f"the functions' logs: {args.workdir / 'functions.log'}")
+    if not args.endpoint_name:
+        write_report(args)
+    failed = status != "SUCCEEDED" or any(row.outcome == "failed" for row in rows)
+    return 1 if failed else 0
 
 
 def print_review_queue(review: ReviewQueue) -> None:

@@ -24,15 +24,18 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials i
     StateCredentials,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback,
+    state_task_service_sfn,
     state_task_service_sqs,
 )
 from moto.stepfunctions.parser.backend import execution_worker
 
-from local import template
+from local import distributed_map, template
 from local.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITION = ROOT / "statemachine" / "image_classification.asl.json"
+BACKFILL_DEFINITION = ROOT / "statemachine" / "backfill.asl.json"
 LAYER = ROOT / "layers" / "common"
 ACCOUNT_ID = "123456789012"
 STATES_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ImageClassificationStateMachineRole"
@@ -48,6 +51,12 @@ SERVICE_INTEGRATIONS = {
     "LambdaInvoke": "arn:aws:states:::lambda:invoke",
     "SqsSendMessage": "arn:aws:states:::sqs:sendMessage",
 }
+BACKFILL_SERVICE_INTEGRATIONS = {
+    "S3ListObjectsV2": "arn:aws:states:::s3:listObjectsV2",
+    "S3PutObject": "arn:aws:states:::s3:putObject",
+    "StartExecutionSync": "arn:aws:states:::states:startExecution.sync:2",
+}
+BACKFILL_RESULTS_BUCKET = "scones-unlimited-backfill-results"  # stack-owned on AWS
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
@@ -98,9 +107,9 @@ def definition_substitutions(region: str, review_queue_url: str, threshold: str)
     return arns | SERVICE_INTEGRATIONS | review
 
 
-def definition(substitutions: dict[str, str]) -> str:
+def definition(substitutions: dict[str, str], path: Path = DEFINITION) -> str:
     """The ASL with each `${Name}` replaced, as DefinitionSubstitutions does."""
-    text = DEFINITION.read_text()
+    text = path.read_text()
     for name, value in substitutions.items():
         text = text.replace("${" + name + "}", value)
     return text
@@ -142,6 +151,9 @@ def reuse_interpreter_work() -> None:
     """
     lambda_eval_utils.boto_client_for = _shared_client
     state_task_service_sqs.boto_client_for = _shared_client  # the review queue's send
+    state_task_service_sfn.boto_client_for = _shared_client  # the backfill's child executions
+    # `.sync` checks a child's status every 0.5 s; the executions here are polled every 10 ms.
+    state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.01
     parser = execution_worker.AmazonStateLanguageParser
     if not hasattr(parser.parse, "cache_info"):
         parser.parse = staticmethod(functools.lru_cache(maxsize=8)(parser.parse))
@@ -158,6 +170,34 @@ def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClas
     substitutions = definition_substitutions(region, create_review_queue(sqs), threshold)
     created = stepfunctions.create_state_machine(
         name=name, definition=definition(substitutions), roleArn=STATES_ROLE_ARN
+    )
+    return created["stateMachineArn"]
+
+
+def backfill_substitutions(image_state_machine_arn: str) -> dict[str, str]:
+    """What template.yaml's DefinitionSubstitutions give the backfill ASL, in moto's partition;
+    concurrency and tolerance are the template's parameter defaults."""
+    defaults = template.parameter_defaults()
+    return BACKFILL_SERVICE_INTEGRATIONS | {
+        "ImageBucketName": IMAGE_BUCKET,
+        "ImageClassificationStateMachineArn": image_state_machine_arn,
+        "BackfillResultsBucketName": BACKFILL_RESULTS_BUCKET,
+        "BackfillConcurrency": defaults["BackfillConcurrency"],
+        "BackfillToleratedFailurePercent": defaults["BackfillToleratedFailurePercent"],
+    }
+
+
+def create_backfill_state_machine(
+    stepfunctions: Any, s3: Any, region: str, image_state_machine_arn: str
+) -> str:
+    """The backfill state machine and its results bucket, with moto's Distributed Map gaps
+    bridged (`local.distributed_map`)."""
+    reuse_interpreter_work()
+    distributed_map.bridge()
+    s3.create_bucket(Bucket=BACKFILL_RESULTS_BUCKET, **bucket_location(region))
+    text = definition(backfill_substitutions(image_state_machine_arn), BACKFILL_DEFINITION)
+    created = stepfunctions.create_state_machine(
+        name="Backfill", definition=text, roleArn=STATES_ROLE_ARN
     )
     return created["stateMachineArn"]
 

@@ -1,1 +1,1 @@
-"""Commands for running the deployed application: arrivals on a bucket, the review queue."""
+"""Commands for the deployed application: arrivals on a bucket, the review queue, backfills."""

@@ -35,3 +35,11 @@ class HoldExpired(OperationError):
 
 class InvalidReviewItem(OperationError):
     """A queue message that is not a review item (not JSON, or fields missing)."""
+
+
+class BackfillFailed(OperationError):
+    """The backfill execution failed: an invalid request, or too many keys failed."""
+
+
+class ResultsNotFound(OperationError):
+    """The map run's ResultWriter manifest is not where AWS writes it."""

@@ -83,8 +83,9 @@ def test_sam_validate_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_cfn_lint_reports_nothing():
-    result = run(tool("cfn-lint"), "template.yaml")
+@pytest.mark.parametrize("workflow_type", ["STANDARD", "EXPRESS"])
+def test_cfn_lint_reports_nothing_for_either_workflow_type(workflow_type):
+    result = run(tool("cfn-lint"), "template.yaml", "--parameters", f"WorkflowType={workflow_type}")
     assert (result.returncode, result.stdout) == (0, "")
 
 
@@ -163,7 +164,59 @@ EXPECTED_STATEMENTS = {
         },
     ],
 }
-SERVICE_OF_ROLE = {"ImageClassificationStateMachineRole": "states", "ArrivalsRuleRole": "events"}
+
+
+def sub(text: str) -> dict:
+    return {"Fn::Sub": text}
+
+
+STATES = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+EXPECTED_STATEMENTS["BackfillStateMachineRole"] = [
+    {
+        "Sid": "ListTheImages",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": sub("arn:${AWS::Partition}:s3:::${ImageBucketName}"),
+    },
+    {
+        "Sid": "StartImageClassificationAndOwnMapRuns",
+        "Effect": "Allow",
+        "Action": "states:StartExecution",
+        "Resource": [
+            {"Ref": "ImageClassificationStateMachine"},
+            sub(STATES + ":stateMachine:${AWS::StackName}-Backfill"),
+        ],
+    },
+    {
+        "Sid": "FollowTheExecutionsItStarts",
+        "Effect": "Allow",
+        "Action": ["states:DescribeExecution", "states:StopExecution"],
+        "Resource": [
+            sub(STATES + ":execution:${ImageClassificationStateMachine.Name}:*"),
+            sub(STATES + ":execution:${AWS::StackName}-Backfill/*"),
+        ],
+    },
+    {
+        "Sid": "ManageTheSyncRule",
+        "Effect": "Allow",
+        "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        "Resource": sub(
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+            "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+        ),
+    },
+    {
+        "Sid": "WriteResults",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+        "Resource": sub("${BackfillResultsBucket.Arn}/results/*"),
+    },
+]
+SERVICE_OF_ROLE = {
+    "ImageClassificationStateMachineRole": "states",
+    "BackfillStateMachineRole": "states",
+    "ArrivalsRuleRole": "events",
+}
 
 
 def test_the_generated_roles_are_exactly_the_expected_ones():
@@ -182,6 +235,7 @@ def test_only_the_state_machine_gets_a_managed_policy_and_only_xray_write():
         "ClassifyImageRole": None,
         "FilterInferencesRole": None,
         "ArrivalsRuleRole": None,
+        "BackfillStateMachineRole": [],  # SAM writes an empty list: no tracing, nothing attached
         "ImageClassificationStateMachineRole": ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"],
     }
 
@@ -250,8 +304,14 @@ def test_local_workflow_runs_the_template_functions():
         assert code == ROOT / module
 
 
-def test_state_machine_is_standard_traced_and_logs_errors_without_data():
-    assert STATE_MACHINE["Type"] == "STANDARD"
+@pytest.mark.parametrize("workflow_type", ["STANDARD", "EXPRESS"])
+def test_state_machine_is_of_either_type_traced_and_logs_errors_without_data(workflow_type):
+    parameter = TEMPLATE["Parameters"]["WorkflowType"]
+    assert parameter["Default"] == "STANDARD"
+    assert parameter["AllowedValues"] == ["STANDARD", "EXPRESS"]
+    assert workflow_type in parameter["AllowedValues"]  # the logging below holds for both
+    generated = GENERATED["ImageClassificationStateMachine"]["Properties"]
+    assert generated["StateMachineType"] == {"Ref": "WorkflowType"}
     assert STATE_MACHINE["Tracing"] == {"Enabled": True}
     assert STATE_MACHINE["Logging"]["Level"] == "ERROR"
     assert STATE_MACHINE["Logging"]["IncludeExecutionData"] is False

@@ -97,6 +97,27 @@ def test_progress_is_a_redrawn_bar_on_a_terminal():
     assert "\r" in terminal.getvalue() and "3/3" in terminal.getvalue()
 
 
+def test_backfill_switch_classifies_the_images_in_one_backfill_and_prints_the_counts(
+    small_archive, tmp_path
+):
+    archive, md5 = small_archive
+
+    result = run_demo(
+        tmp_path, "--archive", str(archive), "--md5", md5, "--images", "6", "--backfill"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "backfill of test/ (6 images): SUCCEEDED" in result.stdout
+    counts = re.search(r"^6 keys: (.+)$", result.stdout, flags=re.MULTILINE)
+    assert counts, result.stdout
+    outcomes = dict(reversed(part.split(" ", 1)) for part in counts.group(1).split(", "))
+    assert set(outcomes) <= {"bicycle", "motorcycle", "needs_review"}
+    assert sum(int(n) for n in outcomes.values()) == 6
+    review = f"review queue: {outcomes.get('needs_review', '0')} waiting for a person"
+    assert review in result.stdout
+    assert "inferences: 6" in result.stdout
+
+
 def test_second_run_reuses_data_and_model_and_picks_the_same_images(small_archive, tmp_path):
     archive, md5 = small_archive
     first = run_demo(tmp_path, "--archive", str(archive), "--md5", md5, "--images", "4")
