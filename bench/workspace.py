@@ -3,7 +3,7 @@
 import tempfile
 from pathlib import Path
 
-from local import workflow
+from local import template, workflow
 from training import etl
 
 ROOT = workflow.ROOT
@@ -11,7 +11,7 @@ WORKDIR = Path(tempfile.gettempdir()) / "scones-unlimited-bench"
 REGION = "us-east-1"
 IMAGE_BUCKET = workflow.IMAGE_BUCKET
 ENDPOINT_NAME = workflow.LOCAL_ENDPOINT_NAME
-CONFIDENCE_THRESHOLD = 0.90
+CONFIDENCE_THRESHOLD = template.confidence_threshold()
 EXECUTION_ID = f"arn:aws:states:{REGION}:{workflow.ACCOUNT_ID}:execution:ImageClassification:bench"
 
 

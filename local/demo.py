@@ -50,7 +50,7 @@ from typing import TextIO
 import boto3
 from tqdm import tqdm
 
-from local import workflow
+from local import template, workflow
 from local.arrivals import ArrivalsBridge
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
@@ -94,7 +94,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     data.add_argument("--synthetic", action="store_true", help="use a generated SYNTHETIC archive")
     parser.add_argument("--images", type=int, default=20, help="test images to classify (20)")
     parser.add_argument("--seed", type=int, default=0, help="seed for image choice and data (0)")
-    parser.add_argument("--threshold", type=float, default=0.90, help="confidence threshold")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=template.confidence_threshold(),
+        help="confidence threshold (default: the template's ConfidenceThreshold, %(default)s)",
+    )
     parser.add_argument("--workdir", type=Path, default=WORKDIR, help="data, model, output")
     parser.add_argument(
         "--endpoint-name", help="a real SageMaker endpoint instead of the local one"

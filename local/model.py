@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from local import template
 from local.features import PatchDictionary, mirror_averaged, shape_and_colour
 from training.common import cifar
 from training.common.lst import read_lst
@@ -44,7 +45,7 @@ from training.common.lst import read_lst
 Predictor = Callable[[bytes], list[float]]
 
 FEATURES_VERSION = 2  # bump when the features or the saved arrays change: older files retrain
-CONFIDENCE_THRESHOLD = 0.90  # the workflow's default: what "confident" means in evaluate()
+CONFIDENCE_THRESHOLD = template.confidence_threshold()  # what "confident" means in evaluate()
 IMAGE_FORMATS = ("PNG", "JPEG")  # what the image-classification algorithm accepts
 SVM_C = 3.0  # chosen by 5-fold cross-validation on real training photographs
 FOLDS = 5  # for the stack's calibration scores and for cross_validate

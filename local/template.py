@@ -35,6 +35,12 @@ def parameter_defaults() -> dict[str, str]:
     return {name: str(p["Default"]) for name, p in parameters.items() if "Default" in p}
 
 
+def confidence_threshold() -> float:
+    """The ConfidenceThreshold parameter's default: the one home of the workflow's threshold,
+    which the local pieces (model figures, demo, bench, local functions) follow."""
+    return float(parameter_defaults()["ConfidenceThreshold"])
+
+
 def resolve(value: Any, parameters: dict[str, str]) -> Any:
     """`value` with each `Ref` and `Fn::Sub` of a parameter replaced by its value."""
     if isinstance(value, list):

@@ -80,7 +80,7 @@ def load_handlers() -> dict[str, Handler]:
 
 
 def function_environment(
-    *, region: str, endpoint_name: str, threshold: float = 0.90
+    *, region: str, endpoint_name: str, threshold: float | None = None
 ) -> dict[str, str]:
     """What template.yaml gives the functions (Globals and each function's own variables)."""
     return {
@@ -91,7 +91,9 @@ def function_environment(
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "IMAGE_BUCKET_NAME": IMAGE_BUCKET,
         "ENDPOINT_NAME": endpoint_name,
-        "CONFIDENCE_THRESHOLD": str(threshold),
+        "CONFIDENCE_THRESHOLD": str(
+            template.confidence_threshold() if threshold is None else threshold
+        ),
         "STACK_NAME": LOCAL_STACK_NAME,
     }
 
@@ -166,7 +168,7 @@ def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClas
     one parameter to both."""
     reuse_interpreter_work()
     sqs = boto3.client("sqs", region_name=region)
-    threshold = os.environ.get("CONFIDENCE_THRESHOLD", "0.9")
+    threshold = os.environ.get("CONFIDENCE_THRESHOLD") or str(template.confidence_threshold())
     substitutions = definition_substitutions(region, create_review_queue(sqs), threshold)
     created = stepfunctions.create_state_machine(
         name=name, definition=definition(substitutions), roleArn=STATES_ROLE_ARN
