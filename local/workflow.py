@@ -5,7 +5,6 @@ same way: handlers behind `LambdaInvokeServer`, the ASL file created in moto's S
 with the template's `${...}` substitutions filled in, executions polled to a terminal status.
 """
 
-import functools
 import importlib
 import json
 import os
@@ -19,18 +18,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import (
-    StateCredentials,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service_callback,
-    state_task_service_sfn,
-    state_task_service_sqs,
-)
-from moto.stepfunctions.parser.backend import execution_worker
 
-from local import distributed_map, template
+from local import distributed_map, moto_speed, template
 from local.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +52,6 @@ IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
 LOCAL_ENDPOINT_NAME = "local-image-classifier"
 LOCAL_STACK_NAME = "local"  # the metrics' stack dimension in local runs
 REVIEW_QUEUE = "ReviewQueue"  # its logical id in template.yaml
-MOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for  # moto's own, before it is shared
 
 
 def load_handlers() -> dict[str, Handler]:
@@ -128,45 +116,12 @@ def create_review_queue(sqs: Any) -> str:
     return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
-@functools.cache
-def _client_for(region: str, service: str, role_arn: str | None, endpoint_url: str | None) -> Any:
-    credentials = StateCredentials(role_arn) if role_arn else None
-    return MOTO_CLIENT_FOR(region=region, service=service, state_credentials=credentials)
-
-
-def _shared_client(region: str, service: str, state_credentials: Any = None) -> Any:
-    """One client per region, service, role and endpoint: boto3 clients are thread-safe."""
-    role_arn = getattr(state_credentials, "role_arn", None)
-    endpoint_url = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")  # read at creation
-    return _client_for(region, service, role_arn, endpoint_url)
-
-
-def reuse_interpreter_work() -> None:
-    """Make moto's interpreter keep what it rebuilds for every task and every execution.
-
-    moto 5.2.5 (pinned) creates a boto3 client (Lambda, or SQS for the review queue), and so a
-    new connection, for every Task, and parses the definition with its pure-Python ANTLR
-    parser for every execution: together more than half of a local execution (`make bench`:
-    12x the direct calls before, 5x after). A client depends only on the key above; a parsed
-    program keeps no execution's state (that lives in each execution's environment).
-    Idempotent.
-    """
-    lambda_eval_utils.boto_client_for = _shared_client
-    state_task_service_sqs.boto_client_for = _shared_client  # the review queue's send
-    state_task_service_sfn.boto_client_for = _shared_client  # the backfill's child executions
-    # `.sync` checks a child's status every 0.5 s; the executions here are polled every 10 ms.
-    state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.01
-    parser = execution_worker.AmazonStateLanguageParser
-    if not hasattr(parser.parse, "cache_info"):
-        parser.parse = staticmethod(functools.lru_cache(maxsize=8)(parser.parse))
-
-
 def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClassification") -> str:
     """Create the state machine from the ASL file; moto rejects a definition it cannot parse.
 
     The threshold is the functions' own (`CONFIDENCE_THRESHOLD`), as the template passes its
     one parameter to both."""
-    reuse_interpreter_work()
+    moto_speed.reuse_interpreter_work()
     sqs = boto3.client("sqs", region_name=region)
     threshold = os.environ.get("CONFIDENCE_THRESHOLD") or str(template.confidence_threshold())
     substitutions = definition_substitutions(region, create_review_queue(sqs), threshold)
@@ -194,7 +149,7 @@ def create_backfill_state_machine(
 ) -> str:
     """The backfill state machine and its results bucket, with moto's Distributed Map gaps
     bridged (`local.distributed_map`)."""
-    reuse_interpreter_work()
+    moto_speed.reuse_interpreter_work()
     distributed_map.bridge()
     s3.create_bucket(Bucket=BACKFILL_RESULTS_BUCKET, **bucket_location(region))
     text = definition(backfill_substitutions(image_state_machine_arn), BACKFILL_DEFINITION)
