@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,40 +43,75 @@ def rows(stdout: str) -> list[dict[str, str]]:
     return [match.groupdict() for line in stdout.splitlines() if (match := ROW.match(line))]
 
 
-def test_demo_runs_the_workflow_for_each_image(small_archive, tmp_path):
+@dataclass
+class DemoRun:
+    result: subprocess.CompletedProcess
+    workdir: Path
+
+    @property
+    def table(self) -> list[dict[str, str]]:
+        return rows(self.result.stdout)
+
+    def count(self, outcome: str) -> int:
+        return sum(row["result"] == outcome for row in self.table)
+
+
+@pytest.fixture(scope="module")
+def demo(small_archive, tmp_path_factory) -> DemoRun:
+    """One demo over 6 images, shared by the tests that each read one part of what it shows."""
     archive, md5 = small_archive
-
-    result = run_demo(tmp_path, "--archive", str(archive), "--md5", md5, "--images", "6")
-
+    workdir = tmp_path_factory.mktemp("demo")
+    result = run_demo(workdir, "--archive", str(archive), "--md5", md5, "--images", "6")
     assert result.returncode == 0, result.stderr
-    table = rows(result.stdout)
-    assert len(table) == 6
-    assert {row["true"] for row in table} <= {"bicycle", "motorcycle"}
-    assert {row["result"] for row in table} <= {"SUCCEEDED", "ConfidenceThresholdNotMet"}
-    succeeded = sum(row["result"] == "SUCCEEDED" for row in table)
-    below = sum(row["result"] == "ConfidenceThresholdNotMet" for row in table)
+    return DemoRun(result, workdir)
+
+
+def test_demo_prints_one_row_per_image_with_its_outcome(demo):
+    assert len(demo.table) == 6
+    assert {row["true"] for row in demo.table} <= {"bicycle", "motorcycle"}
+    assert {row["result"] for row in demo.table} <= {"SUCCEEDED", "ConfidenceThresholdNotMet"}
+
+
+def test_demo_totals_match_its_rows(demo):
+    succeeded, below = demo.count("SUCCEEDED"), demo.count("ConfidenceThresholdNotMet")
     assert (
         f"6 executions: {succeeded} succeeded, {below} below the threshold "
         "(ConfidenceThresholdNotMet), 0 other failures"
-    ) in result.stdout
-    for row in table:
+    ) in demo.result.stdout
+
+
+def test_what_passes_is_at_or_above_the_threshold_and_the_rest_below(demo):
+    for row in demo.table:
         if row["result"] == "SUCCEEDED":
             assert float(row["conf"]) >= 0.90
         else:
             assert float(row["conf"]) < 0.90
-    captured = list(
-        (tmp_path / "data-capture" / "local-image-classifier" / "AllTraffic").rglob("*.jsonl")
-    )
+
+
+def test_every_inference_is_captured_and_reported(demo):
+    capture = demo.workdir / "data-capture" / "local-image-classifier" / "AllTraffic"
+    captured = list(capture.rglob("*.jsonl"))
     assert sum(len(file.read_text().splitlines()) for file in captured) == 6
-    assert "inferences: 6" in result.stdout
+    assert "inferences: 6" in demo.result.stdout
     for plot in ("confidence.png", "classes.png"):
-        assert (tmp_path / "report" / plot).read_bytes().startswith(b"\x89PNG")
-    assert '"correlation_id"' in (tmp_path / "functions.log").read_text()
+        assert (demo.workdir / "report" / plot).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_functions_log_with_the_executions_correlation_id(demo):
+    assert '"correlation_id"' in (demo.workdir / "functions.log").read_text()
+
+
+def test_images_below_the_threshold_wait_in_the_review_queue(demo):
+    below = demo.count("ConfidenceThresholdNotMet")
     review = f"review queue: {below} waiting for a person (python -m operations.review)"
-    assert review in result.stdout
-    assert ('one item: {"s3_bucket": "scones-unlimited-images"' in result.stdout) == (below > 0)
-    assert "\r" not in result.stderr, "no progress-bar redraws in a log"
-    assert "executions: 6/6 images" in result.stderr.splitlines()
+    assert review in demo.result.stdout
+    one_item = 'one item: {"s3_bucket": "scones-unlimited-images"'
+    assert (one_item in demo.result.stdout) == (below > 0)
+
+
+def test_progress_in_a_log_is_plain_lines(demo):
+    assert "\r" not in demo.result.stderr, "no progress-bar redraws in a log"
+    assert "executions: 6/6 images" in demo.result.stderr.splitlines()
 
 
 class Terminal(io.StringIO):
