@@ -9,6 +9,10 @@ from tests.conftest import CALLER_AWS_ENVIRONMENT
 
 # The variable aws-sam-cli-app-templates' integration tests read.
 STACK_NAME = os.environ.get("AWS_SAM_STACK_NAME")
+NEEDS_A_STACK_AND_AN_IMAGE = pytest.mark.skipif(
+    not (STACK_NAME and os.environ.get("IMAGE_KEY")),
+    reason="set AWS_SAM_STACK_NAME and IMAGE_KEY (an image's key) to test a deployed stack",
+)
 
 
 @pytest.fixture(scope="module")

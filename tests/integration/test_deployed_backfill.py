@@ -12,15 +12,9 @@ import uuid
 import pytest
 
 from operations import backfill
-from tests.integration.conftest import STACK_NAME, stack
+from tests.integration.conftest import NEEDS_A_STACK_AND_AN_IMAGE, stack
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not (STACK_NAME and os.environ.get("IMAGE_KEY")),
-        reason="set AWS_SAM_STACK_NAME and IMAGE_KEY (an image's key) to test a deployed stack",
-    ),
-]
+pytestmark = [pytest.mark.integration, NEEDS_A_STACK_AND_AN_IMAGE]
 
 
 def test_a_backfill_gives_each_key_its_outcome_from_the_result_files(session):
