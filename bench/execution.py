@@ -34,6 +34,9 @@ from training.common.lst import read_lst
 
 BOUND = 6
 MIN_IMAGES = 20
+# Where the handlers' logs go, open for the whole run: Powertools' logger keeps the stream it
+# first saw, so a stream closed after one section would fail every later section's log lines.
+DISCARDED_LOGS = open(os.devnull, "w")  # noqa: SIM115
 POLL_SECONDS = 0.01
 EXPECTED_ERRORS = {"ConfidenceThresholdNotMet"}  # a low-confidence image: the workflow as designed
 
@@ -87,7 +90,7 @@ def local_workflow(data_dir: Path, images: list[Path]) -> Iterator[LocalWorkflow
     model = ensure_model(data_dir, WORKDIR / "model.npz")
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # it logs each failed execution
     with ExitStack() as stack:
-        stack.enter_context(redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        stack.enter_context(redirect_stdout(DISCARDED_LOGS))
         endpoint = stack.enter_context(ModelEndpoint(model, endpoint_name=ENDPOINT_NAME))
         endpoints = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url}
         stack.enter_context(workflow.environment(function_environment() | endpoints))
