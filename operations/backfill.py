@@ -19,10 +19,11 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from botocore.exceptions import ClientError
@@ -68,18 +69,43 @@ def map_run_arn(stepfunctions: Any, execution_arn: str) -> str | None:
 def wait(
     stepfunctions: Any, execution_arn: str, poll_seconds: float = POLL_SECONDS, progress_bar=True
 ) -> dict:
-    """Poll the execution to its end, with a progress bar of the map run's ended items."""
-    with tqdm(desc="keys", unit="key", file=sys.stderr, disable=not progress_bar) as progress:
+    """Poll the execution to its end, showing the map run's ended items as they grow."""
+    with progress_display(sys.stderr if progress_bar else None) as show:
         while True:
             execution = stepfunctions.describe_execution(executionArn=execution_arn)
             run_arn = map_run_arn(stepfunctions, execution_arn)
             if run_arn:
                 counts = stepfunctions.describe_map_run(mapRunArn=run_arn)["itemCounts"]
-                progress.total = counts["total"]
-                progress.update(sum(counts[name] for name in ENDED_ITEMS) - progress.n)
+                show(sum(counts[name] for name in ENDED_ITEMS), counts["total"])
             if execution["status"] != RUNNING:
                 return execution
             time.sleep(poll_seconds)
+
+
+@contextmanager
+def progress_display(stream: TextIO | None) -> Iterator[Callable[[int, int], None]]:
+    """tqdm's bar on a terminal; on a log (CI, `| tee`), a plain line at each tenth of the way
+    instead of a carriage return at every poll; nothing without a stream."""
+    if stream is None:
+        yield lambda ended, total: None
+    elif stream.isatty():
+        with tqdm(desc="keys", unit="key", file=stream) as bar:
+
+            def redraw(ended: int, total: int) -> None:
+                bar.total = total
+                bar.update(ended - bar.n)
+
+            yield redraw
+    else:
+        shown: set[int] = set()
+
+        def line_at_each_tenth(ended: int, total: int) -> None:
+            tenth = ended * 10 // total if total else 0
+            if tenth not in shown:
+                shown.add(tenth)
+                print(f"keys: {ended}/{total} ended", file=stream, flush=True)
+
+        yield line_at_each_tenth
 
 
 def results_location(stepfunctions: Any, state_machine_arn: str) -> tuple[str, str]:

@@ -5,6 +5,7 @@ answers come from botocore's Stubber (each request checked against the service m
 the result files are written to moto's S3 in the layout AWS documents for ResultWriter."""
 
 import csv
+import io
 import json
 
 import boto3
@@ -199,3 +200,40 @@ def test_a_batch_that_failed_before_writing_results_still_fails_naming_its_error
     assert str(failure.value).startswith("States.ExceedToleratedFailureThreshold: ")
     out = capsys.readouterr().out
     assert f"no manifest at s3://{RESULTS_BUCKET}/{FOLDER}manifest.json" in out
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_in_a_log_is_a_plain_line_at_each_tenth():
+    log = io.StringIO()
+    with backfill.progress_display(log) as show:
+        for ended in [0, 0, 1, 2, 5, 9, 10, 20, 20]:
+            show(ended, 20)
+
+    assert log.getvalue().splitlines() == [
+        "keys: 0/20 ended",
+        "keys: 2/20 ended",
+        "keys: 5/20 ended",
+        "keys: 9/20 ended",
+        "keys: 10/20 ended",
+        "keys: 20/20 ended",
+    ]
+
+
+def test_progress_on_a_terminal_is_a_redrawn_bar():
+    terminal = Terminal()
+    with backfill.progress_display(terminal) as show:
+        show(3, 6)
+        show(6, 6)
+
+    assert "\r" in terminal.getvalue() and "6/6" in terminal.getvalue()
+
+
+def test_no_progress_without_a_stream(capsys):
+    with backfill.progress_display(None) as show:
+        show(1, 2)
+
+    assert capsys.readouterr() == ("", "")
