@@ -35,7 +35,6 @@ if __name__ == "__main__":  # Ctrl-C while the imports load: no traceback, nothi
 import argparse
 import json
 import logging
-import math
 import random
 import shutil
 import statistics
@@ -48,13 +47,13 @@ from pathlib import Path
 from typing import TextIO
 
 import boto3
-from tqdm import tqdm
 
 from local import template, workflow
 from local.arrivals import ArrivalsBridge
 from local.endpoint import ModelEndpoint
 from local.model import ensure_model
 from operations import backfill
+from operations.cli import progress_display
 from operations.review import peek
 from training import etl, report
 from training.common import cifar, lst
@@ -220,17 +219,12 @@ def review_queue(sqs) -> ReviewQueue:
 
 
 def progress(items: list, stream: TextIO) -> Iterator:
-    """tqdm's bar on a terminal; on a log (CI, `| tee`), a plain line at each tenth of the way
-    instead of a carriage return for every item."""
-    if stream.isatty():
-        yield from tqdm(items, desc="executions", unit="image", file=stream)
-        return
-    marks = {math.ceil(len(items) * tenth / 10) for tenth in range(1, 11)}
-    print(f"executions: 0/{len(items)} images", file=stream, flush=True)
-    for done, item in enumerate(items, start=1):
-        yield item
-        if done in marks:
-            print(f"executions: {done}/{len(items)} images", file=stream, flush=True)
+    """The items, one by one, with the operator commands' progress display on `stream`."""
+    with progress_display(stream, "executions", "image") as show:
+        show(0, len(items))
+        for done, item in enumerate(items, start=1):
+            yield item
+            show(done, len(items))
 
 
 def classified(stepfunctions, execution_arn: str) -> list[float] | None:

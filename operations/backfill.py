@@ -19,17 +19,15 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from tqdm import tqdm
 
-from operations.cli import denied_or_none, run
+from operations.cli import denied_or_none, progress_display, run
 from operations.errors import BackfillFailed, ResultsNotFound
 
 MAP_STATE = "ClassifyEachImage"  # statemachine/backfill.asl.json
@@ -70,7 +68,7 @@ def wait(
     stepfunctions: Any, execution_arn: str, poll_seconds: float = POLL_SECONDS, progress_bar=True
 ) -> dict:
     """Poll the execution to its end, showing the map run's ended items as they grow."""
-    with progress_display(sys.stderr if progress_bar else None) as show:
+    with progress_display(sys.stderr if progress_bar else None, "ended", "key") as show:
         while True:
             execution = stepfunctions.describe_execution(executionArn=execution_arn)
             run_arn = map_run_arn(stepfunctions, execution_arn)
@@ -80,32 +78,6 @@ def wait(
             if execution["status"] != RUNNING:
                 return execution
             time.sleep(poll_seconds)
-
-
-@contextmanager
-def progress_display(stream: TextIO | None) -> Iterator[Callable[[int, int], None]]:
-    """tqdm's bar on a terminal; on a log (CI, `| tee`), a plain line at each tenth of the way
-    instead of a carriage return at every poll; nothing without a stream."""
-    if stream is None:
-        yield lambda ended, total: None
-    elif stream.isatty():
-        with tqdm(desc="keys", unit="key", file=stream) as bar:
-
-            def redraw(ended: int, total: int) -> None:
-                bar.total = total
-                bar.update(ended - bar.n)
-
-            yield redraw
-    else:
-        shown: set[int] = set()
-
-        def line_at_each_tenth(ended: int, total: int) -> None:
-            tenth = ended * 10 // total if total else 0
-            if tenth not in shown:
-                shown.add(tenth)
-                print(f"keys: {ended}/{total} ended", file=stream, flush=True)
-
-        yield line_at_each_tenth
 
 
 def results_location(stepfunctions: Any, state_machine_arn: str) -> tuple[str, str]:

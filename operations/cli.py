@@ -1,9 +1,12 @@
-"""What every command shares: one-line errors and the exit status."""
+"""What every command shares: one-line errors, the exit status, and progress."""
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
 
 from operations.errors import AccessDenied, OperationError
 
@@ -28,3 +31,32 @@ def run(command: Callable[[], str]) -> int:
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def progress_display(
+    stream: TextIO | None, description: str, unit: str
+) -> Iterator[Callable[[int, int], None]]:
+    """A `show(done, total)` for the work's progress: tqdm's bar on a terminal; on a log (CI,
+    `| tee`), a plain line at each tenth of the way instead of a carriage return at every
+    update; nothing without a stream."""
+    if stream is None:
+        yield lambda done, total: None
+    elif stream.isatty():
+        with tqdm(desc=description, unit=unit, file=stream) as bar:
+
+            def redraw(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            yield redraw
+    else:
+        shown: set[int] = set()
+
+        def line_at_each_tenth(done: int, total: int) -> None:
+            tenth = done * 10 // total if total else 0
+            if tenth not in shown:
+                shown.add(tenth)
+                print(f"{description}: {done}/{total} {unit}s", file=stream, flush=True)
+
+        yield line_at_each_tenth

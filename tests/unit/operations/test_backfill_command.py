@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from operations import backfill
+from operations.cli import progress_display
 from operations.errors import BackfillFailed
 from tests.conftest import IMAGE_BUCKET
 
@@ -209,23 +210,23 @@ class Terminal(io.StringIO):
 
 def test_progress_in_a_log_is_a_plain_line_at_each_tenth():
     log = io.StringIO()
-    with backfill.progress_display(log) as show:
+    with progress_display(log, "ended", "key") as show:
         for ended in [0, 0, 1, 2, 5, 9, 10, 20, 20]:
             show(ended, 20)
 
     assert log.getvalue().splitlines() == [
-        "keys: 0/20 ended",
-        "keys: 2/20 ended",
-        "keys: 5/20 ended",
-        "keys: 9/20 ended",
-        "keys: 10/20 ended",
-        "keys: 20/20 ended",
+        "ended: 0/20 keys",
+        "ended: 2/20 keys",
+        "ended: 5/20 keys",
+        "ended: 9/20 keys",
+        "ended: 10/20 keys",
+        "ended: 20/20 keys",
     ]
 
 
 def test_progress_on_a_terminal_is_a_redrawn_bar():
     terminal = Terminal()
-    with backfill.progress_display(terminal) as show:
+    with progress_display(terminal, "ended", "key") as show:
         show(3, 6)
         show(6, 6)
 
@@ -233,7 +234,7 @@ def test_progress_on_a_terminal_is_a_redrawn_bar():
 
 
 def test_no_progress_without_a_stream(capsys):
-    with backfill.progress_display(None) as show:
+    with progress_display(None, "ended", "key") as show:
         show(1, 2)
 
     assert capsys.readouterr() == ("", "")
