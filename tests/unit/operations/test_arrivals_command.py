@@ -84,19 +84,24 @@ def test_on_when_already_on_writes_nothing():
         stub.assert_no_pending_responses()  # and no put: the Stubber would refuse it
 
 
+def expect_eventbridge_removed(stub: Stubber, others: dict) -> None:
+    """S3 answers `others` with EventBridge on, and is then to be written `others` alone."""
+    stub.add_response(
+        "get_bucket_notification_configuration",
+        others | {"EventBridgeConfiguration": {}},
+        {"Bucket": IMAGE_BUCKET},
+    )
+    stub.add_response(
+        "put_bucket_notification_configuration",
+        {},
+        {"Bucket": IMAGE_BUCKET, "NotificationConfiguration": others},
+    )
+
+
 def test_off_removes_only_eventbridge():
     s3 = boto3.client("s3")
     with Stubber(s3) as stub:
-        stub.add_response(
-            "get_bucket_notification_configuration",
-            LAMBDA_NOTIFICATION | {"EventBridgeConfiguration": {}},
-            {"Bucket": IMAGE_BUCKET},
-        )
-        stub.add_response(
-            "put_bucket_notification_configuration",
-            {},
-            {"Bucket": IMAGE_BUCKET, "NotificationConfiguration": LAMBDA_NOTIFICATION},
-        )
+        expect_eventbridge_removed(stub, LAMBDA_NOTIFICATION)
         assert arrivals.turn_off(s3, IMAGE_BUCKET) is True
         stub.assert_no_pending_responses()
 
@@ -112,16 +117,7 @@ def test_on_then_off_in_moto_leaves_the_configuration_as_it_was(bucket_with_a_qu
     arrivals.turn_on(s3, IMAGE_BUCKET)
 
     with Stubber(s3) as stub:  # moto never returns EventBridgeConfiguration: S3 would
-        stub.add_response(
-            "get_bucket_notification_configuration",
-            existing | {"EventBridgeConfiguration": {}},
-            {"Bucket": IMAGE_BUCKET},
-        )
-        stub.add_response(
-            "put_bucket_notification_configuration",
-            {},
-            {"Bucket": IMAGE_BUCKET, "NotificationConfiguration": existing},
-        )
+        expect_eventbridge_removed(stub, existing)
         assert arrivals.turn_off(s3, IMAGE_BUCKET) is True
 
 
