@@ -19,7 +19,7 @@ import boto3
 from bench.execution import POLL_SECONDS, LocalWorkflow, local_workflow, spread_test_images
 from bench.figures import Figure
 from bench.workspace import REGION, synthetic_data
-from local import template, workflow
+from local.emulation import template, workflow
 from operations import backfill
 
 BOUND = 0.5  # the backfill's own work may at most halve the images per second, locally

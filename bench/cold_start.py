@@ -36,8 +36,8 @@ from bench.workspace import (
     ROOT,
     function_environment,
 )
-from local import workflow
-from local.endpoint import ModelEndpoint
+from local.emulation import workflow
+from local.emulation.endpoint import ModelEndpoint
 
 BOUND = 1.5
 MIN_REPEATS = 7

@@ -26,10 +26,10 @@ from bench.workspace import (
     function_environment,
     synthetic_data,
 )
-from local import workflow
-from local.endpoint import ModelEndpoint
-from local.lambda_server import Handler, InvocationContext
-from local.model import ensure_model
+from local.emulation import workflow
+from local.emulation.endpoint import ModelEndpoint
+from local.emulation.lambda_server import Handler, InvocationContext
+from local.model.classifier import ensure_model
 from training.common.lst import read_lst
 
 BOUND = 6

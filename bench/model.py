@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench.figures import Figure
 from bench.workspace import CONFIDENCE_THRESHOLD, WORKDIR, synthetic_data
-from local import model as local_model
 from local.demo import pick_images
+from local.model import classifier
 from training import etl
 
 TRAINING_BOUND_SECONDS = 60
@@ -41,15 +41,15 @@ def demo_images(data_dir: Path) -> list[Path]:
     return [path for path, _ in pick_images(data_dir, DEMO_IMAGES, DEMO_SEED)]
 
 
-def pass_share(predictor: local_model.Predictor, images: list[Path]) -> tuple[int, int]:
+def pass_share(predictor: classifier.Predictor, images: list[Path]) -> tuple[int, int]:
     """How many of `images` the model answers with at least the threshold, and how many in all."""
     passing = sum(max(predictor(image.read_bytes())) >= CONFIDENCE_THRESHOLD for image in images)
     return passing, len(images)
 
 
-def timed_training(data_dir: Path) -> tuple[local_model.ImageClassifier, float]:
+def timed_training(data_dir: Path) -> tuple[classifier.ImageClassifier, float]:
     started = time.perf_counter()
-    model = local_model.train(data_dir)
+    model = classifier.train(data_dir)
     return model, time.perf_counter() - started
 
 
@@ -64,8 +64,8 @@ def synthetic_figures() -> list[Figure]:
     """Train once from scratch (timed), then evaluate on the test split and the demo's images."""
     data_dir = synthetic_data()
     model, seconds = timed_training(data_dir)
-    local_model.save(model, WORKDIR / "model.npz")  # the execution figure serves this one
-    result = local_model.evaluate(model, data_dir)
+    classifier.save(model, WORKDIR / "model.npz")  # the execution figure serves this one
+    result = classifier.evaluate(model, data_dir)
     passing, count = pass_share(model, demo_images(data_dir))
     share = passing / count
     return [
@@ -91,7 +91,7 @@ def real_figures(archive: RealArchive) -> list[Figure]:
     """Train on the real archive's train split (timed); figures on its held-out test split."""
     data_dir = etl.prepare(WORKDIR / "real-data", archive=archive.path, md5=archive.md5).root
     model, seconds = timed_training(data_dir)
-    result = local_model.evaluate(model, data_dir)
+    result = classifier.evaluate(model, data_dir)
     confident = round(result.confident_share * result.count)
     return [
         training_figure(seconds, "real"),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.figures import Figure
 from bench.workspace import ROOT
-from local import workflow
+from local.emulation import workflow
 
 CODE_BOUND = 20_000  # bytes: 20 KB, decimal (the stricter reading)
 WITH_DEPENDENCIES_BOUND = 1_500_000

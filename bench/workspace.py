@@ -3,7 +3,7 @@
 import tempfile
 from pathlib import Path
 
-from local import template, workflow
+from local.emulation import template, workflow
 from training import etl
 
 ROOT = workflow.ROOT

@@ -48,10 +48,10 @@ from typing import TextIO
 
 import boto3
 
-from local import template, workflow
-from local.arrivals import ArrivalsBridge
-from local.endpoint import ModelEndpoint
-from local.model import ensure_model
+from local.emulation import template, workflow
+from local.emulation.arrivals import ArrivalsBridge
+from local.emulation.endpoint import ModelEndpoint
+from local.model.classifier import ensure_model
 from operations import backfill
 from operations.cli import progress_display
 from operations.review import peek

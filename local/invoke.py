@@ -34,9 +34,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_parse
 
-from local import workflow
-from local.endpoint import ModelEndpoint
-from local.model import ensure_model
+from local.emulation import workflow
+from local.emulation.endpoint import ModelEndpoint
+from local.model.classifier import ensure_model
 from training import etl
 from training.common import cifar
 

@@ -15,8 +15,8 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.provider import cold_start
 from moto import mock_aws  # imported before any handler, so its clients are interceptable
 
-from local.endpoint import ModelEndpoint
-from local.lambda_server import InvocationContext
+from local.emulation.endpoint import ModelEndpoint
+from local.emulation.lambda_server import InvocationContext
 
 # Kept for tests/integration, which talk to a deployed stack with the caller's own credentials.
 CALLER_AWS_ENVIRONMENT = {

@@ -2,8 +2,8 @@
 
 import pytest
 
-from local import workflow
-from local.lambda_server import LambdaInvokeServer
+from local.emulation import workflow
+from local.emulation.lambda_server import LambdaInvokeServer
 
 
 @pytest.fixture(scope="module")

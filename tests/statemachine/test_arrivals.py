@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import workflow
-from local.arrivals import ArrivalsBridge
+from local.emulation import workflow
+from local.emulation.arrivals import ArrivalsBridge
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
 

@@ -1,7 +1,8 @@
 """The backfill ASL executed by moto over a prefix of 36 keys, each image a real child execution
 of the image classification state machine against the real handlers, through the operator's
 own command (`python -m operations.backfill`): counts, ResultWriter files, the CSV, the review
-queue. moto's gaps (startExecution.sync:2, ResultWriter) are bridged by local.distributed_map."""
+queue. moto's gaps (startExecution.sync:2, ResultWriter) are bridged by
+local.emulation.distributed_map."""
 
 import csv
 import itertools
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import workflow
+from local.emulation import workflow
 from operations import backfill
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image

@@ -7,7 +7,7 @@ import csv
 import boto3
 from moto import mock_aws
 
-from local import workflow
+from local.emulation import workflow
 from operations import backfill
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from local import workflow
+from local.emulation import workflow
 
 LAMBDA_INVOKE = "${LambdaInvoke}"
 STATES = json.loads(workflow.DEFINITION.read_text())["States"]

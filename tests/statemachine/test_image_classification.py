@@ -16,8 +16,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from functions.serialize_image_data import app as serialize_image_data
-from local import workflow
-from local.lambda_server import LambdaInvokeServer
+from local.emulation import workflow
+from local.emulation.lambda_server import LambdaInvokeServer
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
 from workflow_common.images import MAX_BASE64_CHARS, PNG_SIGNATURE

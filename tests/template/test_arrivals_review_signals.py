@@ -9,7 +9,7 @@ import re
 import pytest
 
 from functions.filter_inferences import app as filter_inferences
-from local import workflow
+from local.emulation import workflow
 from tests.template.test_template import RESOURCES, STATE_MACHINE, TEMPLATE, as_list
 from workflow_common.errors import ConfidenceThresholdNotMet
 

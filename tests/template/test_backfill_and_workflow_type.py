@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local import workflow
+from local.emulation import workflow
 from tests.template.test_arrivals_review_signals import case_variants
 from tests.template.test_template import GENERATED, RESOURCES, ROLES, TEMPLATE, statements
 

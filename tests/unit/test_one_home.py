@@ -7,7 +7,8 @@ would invert every answer silently; here it fails a test."""
 import os
 
 from bench.baselines import filter_inferences as baseline_filter
-from local import model, template, workflow
+from local.emulation import template, workflow
+from local.model import classifier
 from training import etl, report
 from training.common import cifar
 from workflow_common.inferences import CLASSES
@@ -28,7 +29,7 @@ def test_every_default_threshold_is_the_templates():
     home = template.confidence_threshold()
     assert template.parameter_defaults()["ConfidenceThreshold"] == "0.90"
     assert home == report.DEFAULT_THRESHOLD  # training.report runs without the repository's tools
-    assert home == model.CONFIDENCE_THRESHOLD
+    assert home == classifier.CONFIDENCE_THRESHOLD
     local = workflow.function_environment(region="us-east-1", endpoint_name="any")
     assert float(local["CONFIDENCE_THRESHOLD"]) == home
     assert float(os.environ["CONFIDENCE_THRESHOLD"]) == home  # what the tests give the functions

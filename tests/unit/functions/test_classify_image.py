@@ -13,7 +13,7 @@ from botocore.config import Config
 from cfnlint.decode import decode
 
 from functions.classify_image import app
-from local.endpoint import ModelEndpoint
+from local.emulation.endpoint import ModelEndpoint
 from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
 from tests.images import make_image
 from tests.unit.functions.retry_budget import function_timeout, worst_case_seconds

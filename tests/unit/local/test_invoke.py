@@ -8,7 +8,8 @@ import shutil
 import boto3
 import pytest
 
-from local import invoke, workflow
+from local import invoke
+from local.emulation import workflow
 from tests.images import make_image
 from tests.template.test_template import FUNCTIONS
 from workflow_common import errors

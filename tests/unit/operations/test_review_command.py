@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local import workflow
+from local.emulation import workflow
 from operations import review
 from operations.errors import AccessDenied, HoldExpired
 from tests.conftest import IMAGE_BUCKET

@@ -10,9 +10,9 @@ import pytest
 from botocore.config import Config
 
 from functions.classify_image import app as classify_image
-from local import workflow
-from local.endpoint import ModelEndpoint
-from local.lambda_server import LambdaInvokeServer
+from local.emulation import workflow
+from local.emulation.endpoint import ModelEndpoint
+from local.emulation.lambda_server import LambdaInvokeServer
 from tests.conftest import ENDPOINT_NAME, IMAGE_BUCKET
 from tests.images import make_image
 

@@ -5,9 +5,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from local.endpoint import ModelEndpoint
-from local.lambda_server import LambdaInvokeServer
-from local.loopback import MAX_BODY_BYTES
+from local.emulation.endpoint import ModelEndpoint
+from local.emulation.lambda_server import LambdaInvokeServer
+from local.emulation.loopback import MAX_BODY_BYTES
 
 SERVICES = {
     "lambda": (

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from local.loopback import Answer, LoopbackService, Request, error_answer
+from local.emulation.loopback import Answer, LoopbackService, Request, error_answer
 from training.common.capture import capture_record
 
 ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use

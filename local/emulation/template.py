@@ -11,7 +11,7 @@ from typing import Any
 
 from cfnlint.decode import decode
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "template.yaml"
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "template.yaml"
 SUB_VARIABLE = re.compile(r"\$\{([\w:]+)\}")
 
 

@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.endpoint import ModelEndpoint
+from local.emulation.endpoint import ModelEndpoint
 
 ENDPOINT = "unit-endpoint"
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes \x00\xff"  # the model below never decodes it

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.loopback import Answer, LoopbackService, Request, error_answer
+from local.emulation.loopback import Answer, LoopbackService, Request, error_answer
 
 Handler = Callable[[Any, Any], Any]
 INVOKE_PATH = "/2015-03-31/functions/"

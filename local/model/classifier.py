@@ -3,7 +3,7 @@
 It stands in for the SageMaker image-classification model when the workflow runs on one
 machine: same input (PNG or JPEG bytes), same answer (`[p_bicycle, p_motorcycle]`).
 
-Two RBF support-vector machines, one per feature family of `local.features` (shape and
+Two RBF support-vector machines, one per feature family of `local.model.features` (shape and
 colour; a learnt dictionary of patches), each picture described together with its mirror
 image. A logistic regression combines their two scores, fitted on scores the machines gave
 to pictures they were not trained on (scikit-learn's StackingClassifier, 5 folds): it is
@@ -15,7 +15,7 @@ Training keeps what serving needs: the dictionary, each machine's support vector
 their standardisation, and the two combining weights, saved as `.npz` (about 4 MB, loaded
 without pickle), so serving needs numpy, scikit-image and Pillow, not scikit-learn.
 
-    python -m local.model --data build/dataset --out build/model.npz [--cross-validate]
+    python -m local.model.classifier --data build/dataset --out build/model.npz [--cross-validate]
 """
 
 import argparse
@@ -37,8 +37,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from local import template
-from local.features import PatchDictionary, mirror_averaged, shape_and_colour
+from local.emulation import template
+from local.model.features import PatchDictionary, mirror_averaged, shape_and_colour
 from training.common import cifar
 from training.common.lst import read_lst
 
@@ -321,7 +321,7 @@ def ensure_model(data_dir: Path, model_path: Path) -> ImageClassifier:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m local.model",
+        prog="python -m local.model.classifier",
         description="Train the local bicycle-vs-motorcycle model on the ETL's output, save "
         "it and print its test figures.",
     )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from local.features import DICTIONARY_SIZE, PatchDictionary, mirror_averaged, shape_and_colour
+from local.model.features import DICTIONARY_SIZE, PatchDictionary, mirror_averaged, shape_and_colour
 
 
 @pytest.fixture(scope="module")

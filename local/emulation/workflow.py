@@ -19,10 +19,10 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from local import distributed_map, moto_speed, template
-from local.lambda_server import Handler, LambdaInvokeServer
+from local.emulation import distributed_map, moto_speed, template
+from local.emulation.lambda_server import Handler, LambdaInvokeServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = ROOT / "statemachine" / "image_classification.asl.json"
 BACKFILL_DEFINITION = ROOT / "statemachine" / "backfill.asl.json"
 LAYER = ROOT / "layers" / "common"
@@ -148,7 +148,7 @@ def create_backfill_state_machine(
     stepfunctions: Any, s3: Any, region: str, image_state_machine_arn: str
 ) -> str:
     """The backfill state machine and its results bucket, with moto's Distributed Map gaps
-    bridged (`local.distributed_map`)."""
+    bridged (`local.emulation.distributed_map`)."""
     moto_speed.reuse_interpreter_work()
     distributed_map.bridge()
     s3.create_bucket(Bucket=BACKFILL_RESULTS_BUCKET, **bucket_location(region))

@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from local import template
+from local.emulation import template
 from operations.arrivals import turn_on
 
 RULE = "ArrivalsRule"  # its logical id in template.yaml

@@ -15,8 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from local import model
-from local.features import PatchDictionary, mirror_averaged, shape_and_colour
+from local.model import classifier
+from local.model.features import PatchDictionary, mirror_averaged, shape_and_colour
 from training import etl
 from training.common import lst, synthetic
 
@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(data_dir):
-    return model.train(data_dir)
+    return classifier.train(data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_predicts_two_probabilities_that_sum_to_one(trained, test_image):
 
 
 def test_learns_something_even_from_eighty_images(trained, data_dir):
-    result = model.evaluate(trained, data_dir)
+    result = classifier.evaluate(trained, data_dir)
     assert result.count == 2 * SMALL["test_per_class"]
     assert result.accuracy >= 0.75
     assert 0 <= result.confident_share <= 1
@@ -64,13 +64,13 @@ def test_learns_something_even_from_eighty_images(trained, data_dir):
 
 def test_evaluation_counts_confident_answers_and_how_many_of_them_are_right():
     probabilities = np.array([[0.95, 0.05], [0.08, 0.92], [0.6, 0.4], [0.3, 0.7]])
-    result = model.Evaluation.of(probabilities, np.array([0, 0, 0, 1]))
+    result = classifier.Evaluation.of(probabilities, np.array([0, 0, 0, 1]))
     assert (result.accuracy, result.confident_share, result.count) == (0.75, 0.5, 4)
     assert result.confident_accuracy == 0.5
 
 
 def test_evaluation_without_confident_answers_has_no_confident_accuracy():
-    result = model.Evaluation.of(np.array([[0.6, 0.4]]), np.array([0]))
+    result = classifier.Evaluation.of(np.array([[0.6, 0.4]]), np.array([0]))
     assert result.confident_share == 0 and math.isnan(result.confident_accuracy)
 
 
@@ -79,36 +79,36 @@ def test_kernel_machine_gives_the_svms_own_decision_values():
     features = rng.normal(size=(60, 5)) * [1, 10, 100, 1, 1]
     labels = (features[:, 0] + rng.normal(size=60) > 0).astype(int)
     pipeline = make_pipeline(StandardScaler(), SVC(C=3.0, gamma="scale")).fit(features, labels)
-    machine = model.KernelMachine.of(pipeline)
+    machine = classifier.KernelMachine.of(pipeline)
     expected = pipeline.decision_function(features)
     assert machine.decision(features) == pytest.approx(expected, abs=0.01)  # float16 support
 
 
 def test_served_model_answers_as_the_fitted_stack(data_dir):
-    pictures, labels = model.split_pictures(data_dir, "train")
+    pictures, labels = classifier.split_pictures(data_dir, "train")
     dictionary = PatchDictionary.learn(pictures)
     shape = mirror_averaged(shape_and_colour, pictures)
     features = np.hstack([shape, mirror_averaged(dictionary.encode, pictures)])
-    fitted = model.stack(shape.shape[1]).fit(features, labels)
-    served = model.from_stack(fitted, dictionary).probabilities(pictures)
+    fitted = classifier.stack(shape.shape[1]).fit(features, labels)
+    served = classifier.from_stack(fitted, dictionary).probabilities(pictures)
     assert served == pytest.approx(fitted.predict_proba(features), abs=1e-3)
 
 
 def test_cross_validation_predicts_every_training_image_once(data_dir):
-    result = model.cross_validate(data_dir, folds=2)
+    result = classifier.cross_validate(data_dir, folds=2)
     assert result.count == 2 * SMALL["train_per_class"]
     assert result.accuracy >= 0.6
 
 
 def test_save_and_load_give_the_same_answers(trained, test_image, tmp_path):
     path = tmp_path / "model.npz"
-    model.save(trained, path)
-    assert model.load(path)(test_image) == trained(test_image)
+    classifier.save(trained, path)
+    assert classifier.load(path)(test_image) == trained(test_image)
 
 
 def test_save_writes_exactly_the_path_given(trained, tmp_path):
     path = tmp_path / "nested" / "model.joblib"
-    model.save(trained, path)
+    classifier.save(trained, path)
     assert [p.name for p in path.parent.iterdir()] == ["model.joblib"]
 
 
@@ -121,24 +121,24 @@ def test_save_writes_exactly_the_path_given(trained, tmp_path):
     ],
 )
 def test_refuses_bytes_that_are_not_an_image(trained, junk):
-    with pytest.raises(model.NotAnImage):
+    with pytest.raises(classifier.NotAnImage):
         trained(junk)
 
 
 def test_refuses_a_truncated_png(trained, test_image):
-    with pytest.raises(model.NotAnImage):
+    with pytest.raises(classifier.NotAnImage):
         trained(test_image[: len(test_image) // 2])
 
 
 def test_refuses_images_that_are_neither_png_nor_jpeg(trained):
     gif = encoded(Image.new("RGB", (32, 32), "white"), "GIF")
-    with pytest.raises(model.NotAnImage, match="PNG or JPEG"):
+    with pytest.raises(classifier.NotAnImage, match="PNG or JPEG"):
         trained(gif)
 
 
 def test_not_an_image_is_a_value_error():
     """The endpoint turns ValueError into the ModelError a bad payload gets from SageMaker."""
-    assert issubclass(model.NotAnImage, ValueError)
+    assert issubclass(classifier.NotAnImage, ValueError)
 
 
 @pytest.mark.parametrize(
@@ -166,15 +166,15 @@ def test_a_blank_picture_is_not_amplified_into_a_confident_answer(trained):
 def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
     path = tmp_path / "model.npz"
     path.write_bytes(b"PK\x03\x04 definitely not a zip")
-    with pytest.raises(model.IncompatibleModelFile):
-        model.load(path)
+    with pytest.raises(classifier.IncompatibleModelFile):
+        classifier.load(path)
 
 
 def test_load_refuses_another_features_version(trained, tmp_path):
     path = tmp_path / "model.npz"
     np.savez(path, combine=trained.combine, bias=trained.bias, features_version=-1)
-    with pytest.raises(model.IncompatibleModelFile, match="features version -1"):
-        model.load(path)
+    with pytest.raises(classifier.IncompatibleModelFile, match="features version -1"):
+        classifier.load(path)
 
 
 def test_training_needs_both_classes(data_dir, tmp_path):
@@ -182,37 +182,37 @@ def test_training_needs_both_classes(data_dir, tmp_path):
     bicycles = [e for e in lst.read_lst(data_dir / "train.lst") if e.label == 0]
     (tmp_path / "train.lst").write_text(lst.format_lst(bicycles))
     with pytest.raises(ValueError, match="both classes"):
-        model.train(tmp_path)
+        classifier.train(tmp_path)
 
 
 def test_evaluating_an_empty_split_is_an_error(trained, tmp_path):
     (tmp_path / "test.lst").write_text("")
     with pytest.raises(ValueError, match="no images"):
-        model.evaluate(trained, tmp_path)
+        classifier.evaluate(trained, tmp_path)
 
 
 def test_ensure_model_trains_when_the_file_is_missing(data_dir, tmp_path, test_image):
     path = tmp_path / "model.npz"
-    predictor = model.ensure_model(data_dir, path)
+    predictor = classifier.ensure_model(data_dir, path)
     assert path.is_file()
     assert sum(predictor(test_image)) == pytest.approx(1)
 
 
 def test_ensure_model_reuses_a_current_file(data_dir, trained, tmp_path):
     path = tmp_path / "model.npz"
-    model.save(trained, path)  # written after the data
+    classifier.save(trained, path)  # written after the data
     written = path.stat().st_mtime_ns
-    again = model.ensure_model(data_dir, path)
+    again = classifier.ensure_model(data_dir, path)
     assert path.stat().st_mtime_ns == written
     assert np.array_equal(again.combine, trained.combine) and again.bias == trained.bias
 
 
 def test_ensure_model_retrains_when_the_data_is_newer(data_dir, trained, tmp_path):
     path = tmp_path / "model.npz"
-    model.save(trained, path)
+    classifier.save(trained, path)
     lst_time = os.path.getmtime(data_dir / "train.lst")
     os.utime(path, (lst_time - 60, lst_time - 60))
-    model.ensure_model(data_dir, path)
+    classifier.ensure_model(data_dir, path)
     assert os.path.getmtime(path) > lst_time
 
 
@@ -220,14 +220,14 @@ def test_ensure_model_retrains_over_another_features_version(data_dir, trained, 
     path = tmp_path / "model.npz"
     with path.open("wb") as file:
         np.savez(file, combine=trained.combine[:1], bias=0.0, features_version=-1)
-    predictor = model.ensure_model(data_dir, path)
-    assert model.load(path).combine.shape == trained.combine.shape
+    predictor = classifier.ensure_model(data_dir, path)
+    assert classifier.load(path).combine.shape == trained.combine.shape
     assert predictor.combine.shape == trained.combine.shape
 
 
 def test_cli_trains_saves_and_reports(data_dir, tmp_path, capsys):
     out = tmp_path / "cli-model.npz"
-    model.main(["--data", str(data_dir), "--out", str(out)])
+    classifier.main(["--data", str(data_dir), "--out", str(out)])
     printed = capsys.readouterr().out
     assert out.is_file()
     assert "test accuracy" in printed and "at or above 0.90 confidence" in printed
