@@ -11,5 +11,7 @@ What they are built from:
 - `model/`: the stand-in for the SageMaker model, a small CPU classifier and its features;
 - `emulation/`: AWS on one machine: moto made faster, the loopback servers (Lambda Invoke,
   SageMaker runtime), the arrivals and Distributed Map bridges, template.yaml read as data,
-  and the application's wiring (`workflow`).
+  and the application's wiring (`workflow`);
+- `containers`: what the Docker-based runners share: is there an engine, can it run the
+  architecture, the bridge's address, the offline Lambda image (`lambda_image.sh`), SAM CLI.
 """

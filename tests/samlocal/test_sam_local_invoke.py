@@ -14,11 +14,12 @@ import subprocess
 import pytest
 
 from bench.sizes import build_environment, template_runtime
-from local import invoke
+from local import containers, invoke
 from tests.template.test_template import FUNCTIONS, ROOT, tool
 
 NATIVE = next(
-    (name for name, kernel in invoke.ARCHITECTURES.items() if kernel == platform.machine()), None
+    (name for name, kernel in containers.ARCHITECTURES.items() if kernel == platform.machine()),
+    None,
 )
 CASES = [
     "serialize_image_data",
@@ -40,12 +41,12 @@ def cannot_run(reason: str) -> None:
 def lambda_image() -> str:
     if NATIVE is None:
         cannot_run(f"no Lambda architecture runs natively on {platform.machine()}")
-    problem = invoke.docker_problem()
+    problem = containers.docker_problem()
     if problem:
         cannot_run(problem)
-    image = invoke.local_image(NATIVE)
+    image = containers.local_image(NATIVE)
     if image is None:
-        tag = invoke.LOCAL_IMAGE.format(architecture=NATIVE)
+        tag = containers.LOCAL_IMAGE.format(architecture=NATIVE)
         cannot_run(f"no image {tag}: build it with `sudo local/lambda_image.sh {NATIVE}`")
     return image
 

@@ -1,9 +1,7 @@
 """local.invoke (`make invoke`) without Docker: the expected answers, how SAM CLI is called,
-what it answers, the stand-ins, and the one-line reasons when the containers cannot run."""
+what it answers, the stand-ins, and that an unknown event is refused before anything starts."""
 
 import json
-import platform
-import shutil
 
 import boto3
 import pytest
@@ -13,9 +11,6 @@ from local.emulation import workflow
 from tests.images import make_image
 from tests.template.test_template import FUNCTIONS
 from workflow_common import errors
-
-NATIVE = next(name for name, kernel in invoke.ARCHITECTURES.items() if kernel == platform.machine())
-FOREIGN = next(name for name in invoke.ARCHITECTURES if name != NATIVE)
 
 
 def test_every_event_file_is_listed_with_its_function_and_answer():
@@ -120,35 +115,6 @@ def test_stand_ins_serve_the_images_and_the_model_offline(tmp_path):
 
     probabilities = json.loads(answer["Body"].read())
     assert len(probabilities) == 2 and sum(probabilities) == pytest.approx(1)
-
-
-def test_no_docker_command_is_said_in_one_line(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-
-    assert invoke.docker_problem() == "no Docker engine: the `docker` command is not installed"
-
-
-@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker command")
-def test_an_engine_that_does_not_answer_is_said_in_one_line(monkeypatch, tmp_path):
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
-
-    problem = invoke.docker_problem()
-
-    assert problem.startswith("no Docker engine answers: ") and "\n" not in problem
-
-
-@pytest.mark.skipif(platform.system() != "Linux", reason="binfmt_misc is Linux's")
-def test_foreign_architecture_without_qemu_says_how_to_fix_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(invoke, "BINFMT_MISC", tmp_path)
-    kernel = invoke.ARCHITECTURES[FOREIGN]
-
-    problem = invoke.emulation_problem(FOREIGN)
-
-    assert f"qemu-{kernel}" in problem and "qemu-user-static" in problem
-    assert f"make invoke ARCHITECTURE={NATIVE}" in problem
-    assert invoke.emulation_problem(NATIVE) is None
-    (tmp_path / f"qemu-{kernel}").write_text(f"enabled\ninterpreter /usr/bin/qemu-{kernel}\n")
-    assert invoke.emulation_problem(FOREIGN) is None
 
 
 def test_an_unknown_event_is_refused_before_anything_starts(capsys):
