@@ -104,7 +104,7 @@ def test_concurrency_and_tolerance_come_from_parameters(path, substitution, para
     field = MAP[path].removeprefix("$.")
     settings = BACKFILL_ASL["States"]["ReadSettings"]["Parameters"]
     assert settings[f"{field}.$"] == f"States.StringToJson('${{{substitution}}}')"
-    assert SUBSTITUTIONS[substitution] == {"Ref": parameter}
+    assert SUBSTITUTIONS[substitution] == {"Fn::Join": ["", [{"Ref": parameter}]]}
     declared = TEMPLATE["Parameters"][parameter]
     assert declared["Type"] == "Number"
     assert (declared["MinValue"], declared["MaxValue"]) == bounds

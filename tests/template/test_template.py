@@ -289,6 +289,32 @@ def test_service_integrations_are_partition_neutral():
     assert "arn:aws:" not in workflow.DEFINITION.read_text()
 
 
+def parameter_given(value: object) -> str | None:
+    """The parameter a substitution gives, bare (`Ref`) or as a one-part `Fn::Join`."""
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    if isinstance(value, dict) and "Fn::Join" in value and len(value["Fn::Join"][1]) == 1:
+        return parameter_given(value["Fn::Join"][1][0])
+    return None
+
+
+def test_number_parameters_reach_the_asl_as_the_strings_cloudformation_gives():
+    """CloudFormation's Ref gives every parameter as a string, LocalStack's a Number as a float,
+    which its state machine resource refuses: a Join gives the same string on both."""
+    numbers = {name for name, p in TEMPLATE["Parameters"].items() if p["Type"] == "Number"}
+    given = {
+        parameter_given(value): value
+        for resource in RESOURCES.values()
+        if resource["Type"] == "AWS::Serverless::StateMachine"
+        for value in resource["Properties"]["DefinitionSubstitutions"].values()
+    }
+    assert {"ConfidenceThreshold", "BackfillConcurrency", "BackfillToleratedFailurePercent"} == (
+        numbers & set(given)
+    )
+    for parameter in numbers & set(given):
+        assert given[parameter] == {"Fn::Join": ["", [{"Ref": parameter}]]}
+
+
 def test_every_asl_placeholder_is_a_substitution_and_vice_versa():
     placeholders = set(re.findall(r"\$\{(\w+)\}", workflow.DEFINITION.read_text()))
     assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
