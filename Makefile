@@ -20,7 +20,7 @@ endif
 GUIDED ?= $(shell grep -q 'EndpointName=' samconfig.toml || echo first-deploy)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format validate build invoke deploy delete bench clean
+.PHONY: help demo test lint format validate build invoke acceptance deploy delete bench clean
 
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  make %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -55,6 +55,18 @@ invoke: $(BIN)/.installed ## sam local invoke of every sample event offline (EVE
 	$(BIN)/sam build --parameter-overrides Architecture=$(ARCHITECTURE)
 	$(BIN)/python -m local.invoke --architecture $(ARCHITECTURE) $(EVENT) $(ARGS)
 
+# LocalStack runs from a python3.13 virtualenv of its own: it cannot import on 3.11, and its
+# pinned dependencies must not meet the project's.
+LOCALSTACK_VENV := .venv-localstack
+$(LOCALSTACK_VENV)/.installed: local/localstack/requirements.txt
+	python3.13 -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --no-deps -r local/localstack/requirements.txt
+	touch $@
+
+acceptance: $(BIN)/.installed $(LOCALSTACK_VENV)/.installed ## the stack deployed into LocalStack, every path run on it (needs Docker)
+	$(BIN)/python -m local.acceptance $(ARGS)
+
 deploy: build ## sam deploy; asks for the parameters the first time (or with GUIDED=1)
 	$(BIN)/sam deploy $(if $(GUIDED),--guided)
 
@@ -65,4 +77,4 @@ bench: $(BIN)/.installed ## the figures the project holds itself to (ARGS="--onl
 	$(BIN)/python -m bench $(ARGS)
 
 clean: ## remove the virtualenv and the build and tool caches
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCALSTACK_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -24,6 +24,9 @@ CALLER_AWS_ENVIRONMENT = {
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 } | {"AWS_REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")}
 
+# tests/acceptance runs only against the stack `make acceptance` deploys into LocalStack.
+collect_ignore = [] if "ACCEPTANCE_STACK" in os.environ else ["acceptance"]
+
 # Set before boto3 creates any client (handlers create theirs at import time, as on Lambda).
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",

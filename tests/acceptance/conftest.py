@@ -1,0 +1,134 @@
+"""What the acceptance tests share: the stack `make acceptance` deployed into LocalStack, its
+outputs read from CloudFormation (never from constants), and the images to send it.
+
+Outside `make acceptance` (no `ACCEPTANCE_STACK`), tests/conftest.py leaves this folder out.
+"""
+
+import base64
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local.acceptance import ROOT, Run
+from local.emulation import template
+from local.model.classifier import load
+
+EXECUTION_SECONDS = 120  # a cold start of each function in its container included
+POLL_SECONDS = 0.25
+
+
+@pytest.fixture(scope="session")
+def run() -> Run:
+    found = Run.from_environment()
+    assert found is not None, "run the acceptance tests with make acceptance"
+    return found
+
+
+@pytest.fixture(scope="session")
+def account(run):
+    return run.account
+
+
+def outputs_of(run: Run, stack: str | None = None) -> dict[str, str]:
+    cloudformation = run.account.client("cloudformation")
+    described = cloudformation.describe_stacks(StackName=stack or run.stack)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
+
+
+@pytest.fixture(scope="session")
+def outputs(run) -> dict[str, str]:
+    return outputs_of(run)
+
+
+@pytest.fixture(scope="session")
+def stepfunctions(account):
+    return account.client("stepfunctions")
+
+
+@pytest.fixture(scope="session")
+def s3(account):
+    return account.client("s3")
+
+
+@pytest.fixture(scope="session")
+def sqs(account):
+    return account.client("sqs")
+
+
+@pytest.fixture(scope="session")
+def logs(account):
+    return account.client("logs")
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    data: bytes
+    confidence: float  # the local model's larger probability for it
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode()
+
+
+@dataclass(frozen=True)
+class Images:
+    """The SYNTHETIC test images, sorted by what the stack's model endpoint makes of them."""
+
+    confident: list[Image]
+    unsure: list[Image]
+
+
+@pytest.fixture(scope="session")
+def images(run) -> Images:
+    model = load(run.workspace.model)
+    threshold = template.confidence_threshold()
+    found = [
+        Image(path.name, path.read_bytes(), max(model(path.read_bytes())))
+        for path in sorted((run.workspace.data / "test").glob("*.png"))
+    ]
+    confident = [image for image in found if image.confidence >= threshold + 0.02]
+    unsure = [image for image in found if image.confidence < threshold - 0.02]
+    assert len(confident) >= 40 and len(unsure) >= 6, "too few images on either side"
+    return Images(confident, unsure)
+
+
+def wait_for(what: Callable[[], object], seconds: float = EXECUTION_SECONDS) -> object:
+    """`what()` once it is truthy; fails the test when it is not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := what()):
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what.__doc__ or what}"
+        time.sleep(POLL_SECONDS)
+    return found
+
+
+def finished(stepfunctions, execution_arn: str) -> dict:
+    """The execution, once it has left RUNNING."""
+
+    def described() -> dict | None:
+        execution = stepfunctions.describe_execution(executionArn=execution_arn)
+        return None if execution["status"] == "RUNNING" else execution
+
+    return wait_for(described)
+
+
+def command(run: Run, module: str, *arguments: str) -> subprocess.CompletedProcess:
+    """One of the project's commands (`python -m operations....`) against the stack."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        env=run.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def events_file(name: str) -> dict:
+    return json.loads((Path(ROOT) / "events" / name).read_text())

@@ -1,0 +1,138 @@
+"""Arrivals on the deployed stack: `operations.arrivals on`, then uploads. S3 sends its events to
+EventBridge, the stack's rule matches and transforms them, and each image under UploadPrefix
+starts one execution of the per-image state machine in LocalStack, whose three functions run
+in their containers and reach the model endpoint stand-in."""
+
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from local.acceptance import IMAGE_BUCKET
+from tests.acceptance.conftest import command, finished, wait_for
+
+PREFIX = "incoming/"  # the template's UploadPrefix default
+SUFFIX_CASES = [".png", ".PNG", ".Png", ".jpg", ".JPG", ".Jpg", ".jpeg", ".JPEG", ".jPeG"]
+AWKWARD_KEYS = [
+    f"{PREFIX}a courier's bike.png",
+    f"{PREFIX}vélo-ünïcode-自転車.png",
+    f"{PREFIX}1+1=2.png",
+    f"{PREFIX}100%.png",
+    f'{PREFIX}the "fast" one.png',
+]
+NOT_STARTING = [f"{PREFIX}notes.txt", "elsewhere/bicycle.png"]
+QUIET_SECONDS = 10  # after the last expected execution, how long no other one may appear
+
+
+def executions_by_key(stepfunctions, state_machine_arn: str) -> dict[str, list[dict]]:
+    """Every execution of the state machine, with its input, by the key it was started for."""
+    found: dict[str, list[dict]] = {}
+    pages = stepfunctions.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn
+    )
+    for execution in (item for page in pages for item in page["executions"]):
+        described = stepfunctions.describe_execution(executionArn=execution["executionArn"])
+        given = json.loads(described["input"])
+        found.setdefault(given.get("s3_key"), []).append(described | {"given": given})
+    return found
+
+
+@pytest.fixture(scope="module")
+def arrivals(run, s3, stepfunctions, outputs, images):
+    """Arrivals turned on with the real command, then every upload of this module made; the
+    executions they started, by key, once all have ended and a quiet spell has passed."""
+    turned_on = command(run, "operations.arrivals", "on", "--bucket", IMAGE_BUCKET)
+    assert turned_on.returncode == 0, turned_on.stderr
+    confident = iter(images.confident)
+    uploads = {f"{PREFIX}bicycle{suffix}": next(confident).data for suffix in SUFFIX_CASES}
+    uploads |= {key: next(confident).data for key in [*AWKWARD_KEYS, *NOT_STARTING]}
+    unsure_key = f"{PREFIX}unsure.png"
+    etags = {}
+    for key, data in uploads.items():
+        etags[key] = s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=data)["ETag"].strip('"')
+    for _ in range(2):  # the same bytes twice within 5 minutes: one review item
+        etags[unsure_key] = s3.put_object(
+            Bucket=IMAGE_BUCKET, Key=unsure_key, Body=images.unsure[0].data
+        )["ETag"].strip('"')
+    machine = outputs["StateMachineArn"]
+    expected = {key for key in uploads if key not in NOT_STARTING} | {unsure_key}
+
+    def all_started() -> dict | None:
+        """every expected key's executions started"""
+        found = executions_by_key(stepfunctions, machine)
+        enough = expected <= found.keys() and len(found[unsure_key]) >= 2
+        return found if enough else None
+
+    found = wait_for(all_started)
+    for execution in (item for items in found.values() for item in items):
+        finished(stepfunctions, execution["executionArn"])
+    time.sleep(QUIET_SECONDS)  # an extra execution would have to start within this spell
+    return {"etags": etags, "executions": executions_by_key(stepfunctions, machine)}
+
+
+def test_arrivals_command_turns_on_eventbridge(s3, arrivals):
+    configuration = s3.get_bucket_notification_configuration(Bucket=IMAGE_BUCKET)
+    assert "EventBridgeConfiguration" in configuration
+
+
+@pytest.mark.parametrize("suffix", SUFFIX_CASES)
+def test_each_suffix_in_each_case_starts_exactly_one_execution(arrivals, suffix):
+    key = f"{PREFIX}bicycle{suffix}"
+    assert len(arrivals["executions"].get(key, [])) == 1
+
+
+@pytest.mark.parametrize("key", NOT_STARTING)
+def test_a_non_image_key_or_another_prefix_starts_none(arrivals, key):
+    assert key not in arrivals["executions"]
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_the_exact_key_and_its_etag_reach_the_execution(arrivals, key):
+    (execution,) = arrivals["executions"][key]
+    assert execution["given"] == {
+        "s3_bucket": IMAGE_BUCKET,
+        "s3_key": key,
+        "etag": arrivals["etags"][key],
+    }
+
+
+def test_confident_uploads_succeed_with_the_contracts_output(arrivals):
+    for key in [f"{PREFIX}bicycle{suffix}" for suffix in SUFFIX_CASES] + AWKWARD_KEYS:
+        (execution,) = arrivals["executions"][key]
+        assert execution["status"] == "SUCCEEDED", (key, execution.get("cause"))
+        output = json.loads(execution["output"])
+        assert set(output) == {"s3_bucket", "s3_key", "inferences", "label", "confidence"}
+        assert (output["s3_bucket"], output["s3_key"]) == (IMAGE_BUCKET, key)
+        assert output["confidence"] == max(output["inferences"]) >= 0.90
+        assert abs(sum(output["inferences"]) - 1) < 0.01
+        assert output["label"] in {"bicycle", "motorcycle"}
+
+
+def test_an_unsure_upload_fails_and_waits_for_review_once(arrivals, sqs, outputs):
+    executions = arrivals["executions"]["incoming/unsure.png"]
+    assert Counter((e["status"], e.get("error")) for e in executions) == {
+        ("FAILED", "ConfidenceThresholdNotMet"): 2
+    }
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=outputs["ReviewQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+
+
+def test_review_commands_list_take_and_label_the_unsure_image(run, arrivals, outputs, s3, tmp_path):
+    queue = ["--queue-url", outputs["ReviewQueueUrl"], "--held-file", str(tmp_path / "held.json")]
+    listed = command(run, "operations.review", *queue, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("1 waiting for review")
+    assert "incoming/unsure.png" in listed.stdout
+    taken = command(run, "operations.review", *queue, "take")
+    assert taken.returncode == 0, taken.stderr
+    labelled = command(run, "operations.review", *queue, "done", "motorcycle")
+    assert labelled.returncode == 0, labelled.stderr
+    label_key = labelled.stdout.strip().rsplit(f"s3://{IMAGE_BUCKET}/", 1)[1]
+    record = json.loads(s3.get_object(Bucket=IMAGE_BUCKET, Key=label_key)["Body"].read())
+    assert (record["s3_key"], record["label"]) == ("incoming/unsure.png", "motorcycle")
+    assert record["etag"] == arrivals["etags"]["incoming/unsure.png"]
+    empty = command(run, "operations.review", *queue, "list")
+    assert empty.stdout.startswith("0 waiting for review")
