@@ -1,4 +1,4 @@
-"""`python -m bench [--only sizes,coldstart,model,execution,backfill,demo] [--repeats N]
+"""`python -m bench [--only sizes,coldstart,model,execution,backfill,demo,localstack] [--repeats N]
 [--real-archive PATH [--real-md5 MD5]]`
 
 Prints one line per figure of DESIGN.md section 7 (value, bound, PASS or FAIL) and exits 1
@@ -26,6 +26,7 @@ SECTIONS = {
     "execution": "bench.execution",
     "backfill": "bench.backfill",
     "demo": "bench.demo",
+    "localstack": "bench.acceptance",  # needs Docker: the stack `make acceptance` deploys
 }
 
 
