@@ -99,12 +99,18 @@ def images(run) -> Images:
     return Images(confident, unsure)
 
 
+def poll(what: Callable[[], object], seconds: float = EXECUTION_SECONDS) -> object:
+    """`what()` once it is truthy, or its last falsy answer after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := what()) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    return found
+
+
 def wait_for(what: Callable[[], object], seconds: float = EXECUTION_SECONDS) -> object:
     """`what()` once it is truthy; fails the test when it is not within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not (found := what()):
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what.__doc__ or what}"
-        time.sleep(POLL_SECONDS)
+    found = poll(what, seconds)
+    assert found, f"not within {seconds} s: {what.__doc__ or what}"
     return found
 
 
