@@ -17,7 +17,6 @@ path of the workflow run on what CloudFormation created there.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -28,7 +27,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,6 @@ from pathlib import Path
 import boto3
 
 from local.containers import (
-    ARCHITECTURES,
     LOCAL_IMAGE,
     docker_problem,
     local_image,
@@ -55,7 +53,8 @@ IMAGE_BUCKET = workflow.IMAGE_BUCKET  # the bucket events/sfn_*.json name
 ENDPOINT_NAME = workflow.LOCAL_ENDPOINT_NAME
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # LocalStack's
-ARCHITECTURE = next(name for name, kernel in ARCHITECTURES.items() if kernel == platform.machine())
+# This machine's Lambda architecture: its functions run natively (macOS says arm64, Linux aarch64).
+ARCHITECTURE = "arm64" if platform.machine() in {"arm64", "aarch64"} else "x86_64"
 DEFAULT_PORT = 4566
 NEVER_CREATED = {"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE"}
 
@@ -417,7 +416,7 @@ def keep_running(run: Run) -> int:
         if name.startswith(("AWS_", "ACCEPTANCE_")):
             print(f"  export {name}={value}")
     print("  .venv/bin/pytest tests/acceptance -v\nCtrl-C stops everything.")
-    with contextlib.suppress(KeyboardInterrupt):
+    with suppress(KeyboardInterrupt):
         signal.pause()
     return 0
 
