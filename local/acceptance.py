@@ -389,7 +389,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_signal)  # `kill` cleans up as Ctrl-C does
-    problem = docker_problem() or port_problem(args.port) or server.venv_problem()
+    no_docker = docker_problem()
+    if no_docker:
+        no_docker += ": the functions run in Docker containers; start a Docker engine and run again"
+    problem = no_docker or port_problem(args.port) or server.venv_problem()
     if problem:
         print(problem, file=sys.stderr)
         return 2

@@ -1,7 +1,10 @@
 """local.acceptance (`make acceptance`) without Docker or LocalStack: the one-line reasons it
 gives before starting anything, and after a failed deploy."""
 
+import os
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -202,3 +205,22 @@ def test_a_stack_whose_update_failed_stays_as_it_rolled_back(cloudformation):
     account = StubbedAccount("http://127.0.0.1:4566", cloudformation=client)
 
     acceptance.delete_if_never_created(account, STACK)  # no delete_stack: the stubber has none
+
+
+def test_without_docker_it_stops_at_once_with_one_line_naming_the_fix(tmp_path):
+    """No `docker` on PATH: nothing is started, and the one line says what to do."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "local.acceptance"],
+        cwd=acceptance.ROOT,
+        env={**os.environ, "PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert finished.returncode == 2
+    assert finished.stdout == ""
+    assert finished.stderr.splitlines() == [
+        "no Docker engine: the `docker` command is not installed: the functions run in Docker "
+        "containers; start a Docker engine and run again"
+    ]
