@@ -17,7 +17,6 @@ path of the workflow run on what CloudFormation created there.
 """
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -36,7 +35,10 @@ import boto3
 
 from local.containers import (
     LOCAL_IMAGE,
+    ContainerProblem,
+    docker_network,
     docker_problem,
+    last_line,
     local_image,
     sam_executable,
 )
@@ -218,11 +220,6 @@ def delete_if_never_created(account: Account, stack: str) -> None:
         )
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason given"
-
-
 def port_problem(port: int) -> str | None:
     """Why LocalStack cannot listen on 127.0.0.1:`port`, or None when it can."""
     with socket.socket() as probe:
@@ -256,32 +253,6 @@ def lambda_image() -> str:
             f"it failed ({last_line(built.stderr)}): run sudo local/lambda_image.sh {ARCHITECTURE}"
         )
     return built.stdout.split()[-1]
-
-
-def docker(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(  # noqa: S603 (the user's docker, fixed arguments)
-        ["docker", *arguments],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@contextmanager
-def docker_network(name: str) -> Iterator[str]:
-    """A Docker network for the run; yields its gateway (this machine's address on it). On the
-    way out, every container still on it is removed, then the network."""
-    created = docker("network", "create", name)
-    if created.returncode != 0:
-        raise server.LocalStackProblem(f"docker network create failed: {last_line(created.stderr)}")
-    try:
-        inspected = json.loads(docker("network", "inspect", name).stdout)
-        yield inspected[0]["IPAM"]["Config"][0]["Gateway"]
-    finally:
-        left = docker("ps", "-aq", "--filter", f"network={name}").stdout.split()
-        if left:
-            docker("rm", "-f", *left)
-        docker("network", "rm", name)
 
 
 @dataclass(frozen=True)
@@ -401,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.keep_running:
                 return keep_running(run)
             return run_tests(run, args.pytest_arguments)
-    except (server.LocalStackProblem, DeployFailed) as problem:
+    except (server.LocalStackProblem, ContainerProblem, DeployFailed) as problem:
         print(problem, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -7,12 +7,17 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-DOCKER_BRIDGE = "172.17.0.1"  # Docker's default, when the engine does not say
 ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda's name -> the kernel's
 LOCAL_IMAGE = "local/lambda-python:3.13-{architecture}"  # what local/lambda_image.sh builds
 BINFMT_MISC = Path("/proc/sys/fs/binfmt_misc")  # where Linux lists its emulators
+
+
+class ContainerProblem(Exception):
+    """Docker could not do what a runner needs: the message says what failed."""
 
 
 def docker_problem() -> str | None:
@@ -51,18 +56,37 @@ def emulation_problem(architecture: str) -> str | None:
     )
 
 
-def bridge_address() -> str:
-    """The Docker bridge's gateway: the address of this machine seen from a container."""
-    inspected = subprocess.run(
-        ["docker", "network", "inspect", "bridge"],  # noqa: S607 (the user's docker)
+def last_line(text: str) -> str:
+    """A command's last word on what happened: the last line it printed that is not blank."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason given"
+
+
+def docker(*arguments: str) -> subprocess.CompletedProcess:
+    """The docker command's answer, captured: callers read its output or its last line."""
+    return subprocess.run(  # noqa: S603 (the user's docker, fixed arguments)
+        ["docker", *arguments],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+@contextmanager
+def docker_network(name: str) -> Iterator[str]:
+    """A Docker network for the run; yields its gateway (this machine's address on it). On the
+    way out, every container still on it is removed, then the network."""
+    created = docker("network", "create", name)
+    if created.returncode != 0:
+        raise ContainerProblem(f"docker network create failed: {last_line(created.stderr)}")
     try:
-        return json.loads(inspected.stdout)[0]["IPAM"]["Config"][0]["Gateway"]
-    except (ValueError, LookupError, TypeError):
-        return DOCKER_BRIDGE
+        inspected = json.loads(docker("network", "inspect", name).stdout)
+        yield inspected[0]["IPAM"]["Config"][0]["Gateway"]
+    finally:
+        left = docker("ps", "-aq", "--filter", f"network={name}").stdout.split()
+        if left:
+            docker("rm", "-f", *left)
+        docker("network", "rm", name)
 
 
 def local_image(architecture: str) -> str | None:

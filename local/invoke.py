@@ -1,7 +1,8 @@
 """`make invoke`: the sample events through `sam local invoke`, with no AWS account.
 
-The functions run in SAM CLI's Lambda containers, as built by `sam build`. What they call
-runs here, on the Docker bridge's address, so that the containers can reach it: moto's
+The functions run in SAM CLI's Lambda containers, as built by `sam build`, on a Docker network
+created for the run. What they call runs here, on that network's gateway address only (never
+on every address: moto's server has no authentication), so that the containers reach it: moto's
 server holds the image bucket with the demo's SYNTHETIC test images, and the local model
 answers as the SageMaker endpoint. `--env-vars` points the functions at both (the template
 declares the two `AWS_ENDPOINT_URL_*` variables, empty, for this); SAM CLI's own account
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from samcli.yamlhelper import yaml_parse
 from local.containers import (
     ARCHITECTURES,
     LOCAL_IMAGE,
-    bridge_address,
+    docker_network,
     docker_problem,
     emulation_problem,
     local_image,
@@ -191,13 +193,15 @@ class SamLocal:
     architecture: str
     env_vars_file: Path
     sts_url: str
+    network: str  # the Docker network of the run, where the stand-ins listen
     invoke_image: str | None = None  # None: SAM CLI pulls AWS's image
     template: Path | None = None  # None: SAM CLI's choice, the built one when there is one
 
     def command(self, expectation: Expectation) -> list[str]:
         command = [sam_executable(), "local", "invoke", expectation.function]
         command += ["--event", str(EVENTS / f"{expectation.event}.json")]
-        command += ["--env-vars", str(self.env_vars_file), "--parameter-overrides"]
+        command += ["--env-vars", str(self.env_vars_file), "--docker-network", self.network]
+        command += ["--parameter-overrides"]
         command += [
             f"ImageBucketName={workflow.IMAGE_BUCKET}",
             f"EndpointName={workflow.LOCAL_ENDPOINT_NAME}",
@@ -239,14 +243,19 @@ class SamLocal:
 def sam_local(
     workdir: Path, architecture: str, invoke_image: str | None, template: Path | None = None
 ) -> Iterator[SamLocal]:
-    """The stand-ins on the Docker bridge and a SamLocal that reaches them."""
+    """The stand-ins, and a SamLocal that reaches them, on a Docker network created for the run:
+    they listen on its gateway address only (moto's server has no authentication), and it is
+    removed on the way out with any container left on it."""
+    network = f"scones-invoke-{uuid.uuid4().hex[:8]}"
     with (
-        stand_ins(workdir, bridge_address()) as local,
+        docker_network(network) as gateway,
+        stand_ins(workdir, gateway) as local,
         tempfile.TemporaryDirectory(prefix="sam-local-") as folder,
     ):
         env_vars_file = Path(folder) / "env-vars.json"
         env_vars_file.write_text(json.dumps(local.env_vars()))
-        yield SamLocal(architecture, env_vars_file, local.moto_url, invoke_image, template)
+        sam = SamLocal(architecture, env_vars_file, local.moto_url, network, invoke_image, template)
+        yield sam
 
 
 def describe(result: Result) -> str:

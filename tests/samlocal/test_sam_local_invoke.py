@@ -7,9 +7,11 @@ with the reason, where no Docker engine answers or the Lambda image is missing;
 REQUIRE_DOCKER=1 (CI) makes that a failure instead.
 """
 
+import json
 import os
 import platform
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -64,7 +66,7 @@ def sam_build(build_dir) -> None:
 
 @pytest.fixture(scope="module")
 def sam(tmp_path_factory):
-    """SAM CLI, the functions built for this machine, and the stand-ins on the Docker bridge."""
+    """SAM CLI, the functions built for this machine, and the stand-ins on the run's network."""
     image = lambda_image()
     folder = tmp_path_factory.mktemp("sam-local")
     sam_build(folder / "build")
@@ -91,3 +93,13 @@ def test_cases_cover_a_success_and_a_named_error_per_function():
 
     assert set(succeeds) == set(FUNCTIONS)
     assert all(outcomes == {True, False} for outcomes in succeeds.values())
+
+
+def test_the_stand_ins_listen_on_the_runs_own_network_only(sam):
+    """moto's server has no authentication: it listens on the gateway of the run's network,
+    which SAM CLI's containers join, not on Docker's default bridge or every address."""
+    inspected = json.loads(containers.docker("network", "inspect", sam.network).stdout)
+    gateway = inspected[0]["IPAM"]["Config"][0]["Gateway"]
+
+    assert sam.network.startswith("scones-invoke-")
+    assert urlsplit(sam.sts_url).hostname == gateway

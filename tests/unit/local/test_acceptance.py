@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local import acceptance
+from local import acceptance, containers
 
 
 def test_a_free_port_is_no_problem():
@@ -180,7 +180,7 @@ def test_parameter_overrides_are_the_local_names_and_architecture_plus_the_chang
     ],
 )
 def test_the_reason_from_a_commands_output_is_its_last_line(text, line):
-    assert acceptance.last_line(text) == line
+    assert containers.last_line(text) == line
 
 
 def described(status: str) -> dict:

@@ -52,7 +52,9 @@ def test_answer_is_the_status_code_or_the_error_name(stdout, stderr, answer):
 def test_sam_is_called_offline_with_the_local_parameters_and_image(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "someones-real-profile")
     monkeypatch.setenv("ENDPOINT_NAME", "an-endpoint-sam-would-hand-the-function")
-    sam = invoke.SamLocal("x86_64", tmp_path / "env.json", "http://172.17.0.1:5000", "img:tag")
+    sam = invoke.SamLocal(
+        "x86_64", tmp_path / "env.json", "http://172.18.0.1:5000", "scones-invoke-1", "img:tag"
+    )
     expectation = invoke.expectations()["sfn_missing_image"]
 
     command = sam.command(expectation)
@@ -69,10 +71,11 @@ def test_sam_is_called_offline_with_the_local_parameters_and_image(tmp_path, mon
         "Architecture=x86_64",
     ]
     assert command[command.index("--invoke-image") + 1 :] == ["img:tag", "--skip-pull-image"]
+    assert command[command.index("--docker-network") + 1] == "scones-invoke-1"
     assert "AWS_PROFILE" not in environment
     assert not invoke.declared_variables() & set(environment)
     assert invoke.declared_variables() >= {"ENDPOINT_NAME", "AWS_ENDPOINT_URL_S3"}
-    assert environment["AWS_ENDPOINT_URL_STS"] == "http://172.17.0.1:5000"
+    assert environment["AWS_ENDPOINT_URL_STS"] == "http://172.18.0.1:5000"
     assert environment["AWS_ACCESS_KEY_ID"] == "local"
 
 
