@@ -1,6 +1,7 @@
 """What the runners that start Docker containers share: whether a Docker engine answers and
-can run a Lambda architecture here, the address the containers reach this machine at, the
-offline Lambda image (`local/lambda_image.sh`) and the SAM CLI to call."""
+can run a Lambda architecture here, a Docker network for one run (its gateway is where the
+containers reach this machine, and where the stand-ins listen), the offline Lambda image
+(`local/lambda_image.sh`) and the SAM CLI to call."""
 
 import json
 import platform
