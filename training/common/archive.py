@@ -1,10 +1,11 @@
 """Getting the CIFAR-100 archive: downloaded once into a cache, checked, and read safely.
 
 Three sources, one result (a verified archive on disk): the published archive, downloaded
-with a short connect timeout and cached; a local copy (`--archive`); or a generated
-SYNTHETIC stand-in in the same layout (`--synthetic`), cached per seed. Every archive is
-checked against an MD5 before it is read; no member larger than CIFAR-100's is read, and
-its pickles are read by `training.common.splits`, which builds only what a split holds.
+over http(s) only (its redirects too) with a short connect timeout, and cached; a local
+copy (`--archive`); or a generated SYNTHETIC stand-in in the same layout (`--synthetic`),
+cached per seed. Every archive is checked against an MD5 before it is read; no member larger
+than CIFAR-100's is read, nor any split twice, and its pickles are read by
+`training.common.splits`, which builds only what a split holds.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ from http.client import HTTPException, IncompleteRead
 from pathlib import Path
 from typing import IO
 from urllib.error import URLError
+from urllib.parse import urljoin, urlsplit
 
 from tqdm import tqdm
 
@@ -24,6 +26,7 @@ from training.common import cifar, synthetic
 from training.common.errors import TrainingError
 from training.common.splits import NotCifarArchive, Split, load, to_split
 
+HTTP_SCHEMES = ("http", "https")
 CONNECT_TIMEOUT_SECONDS = 10  # also the longest silence tolerated mid-download
 CHUNK_BYTES = 1 << 20
 # The real members are 50,000 and 10,000 rows of 3,072 pixels plus labels and names:
@@ -40,6 +43,10 @@ class DownloadUnavailable(TrainingError):
     """The archive's address cannot be reached."""
 
 
+class RedirectRefused(DownloadUnavailable):
+    """The archive's address redirects to one that is not http(s): `ftp://`, `file://`, ..."""
+
+
 class CacheUnusable(TrainingError):
     """The cache folder cannot be made, or a folder sits where a cached file goes."""
 
@@ -54,6 +61,10 @@ class TruncatedArchive(TrainingError):
 
 class MemberTooLarge(NotCifarArchive):
     """An archive member larger than CIFAR-100's: not the dataset, or a decompression bomb."""
+
+
+class DuplicateMember(NotCifarArchive):
+    """A split twice in one archive: reading on would let the second replace the first."""
 
 
 def default_cache_dir() -> Path:
@@ -113,11 +124,37 @@ def download(url: str, cache_dir: Path, md5: str) -> Path:
     return cached
 
 
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme in HTTP_SCHEMES
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to http(s): checking `--url` alone lets a redirect go anywhere.
+
+    urllib's handler follows `ftp://`, and refuses `file://` in words that read like a
+    server that cannot be reached; this one refuses both, and any other, the same way.
+    """
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        location = headers.get("Location") or headers.get("URI")
+        target = urljoin(req.full_url, location) if location else req.full_url
+        if not _is_http(target):
+            fp.close()
+            raise RedirectRefused(
+                f"cannot download {req.full_url}: it redirects to {target}, "
+                f"not an http(s) address. {WAYS_ON}"
+            )
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
 def _fetch(url: str, destination: Path) -> None:
-    if not url.startswith(("https://", "http://")):
+    if not _is_http(url):
         raise DownloadUnavailable(f"cannot download {url}: not an http(s) address. {WAYS_ON}")
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
     try:
-        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked above)
+        with opener.open(url, timeout=CONNECT_TIMEOUT_SECONDS) as response:
             expected = _content_length(url, response.headers.get("Content-Length"))
             received = _stream(response, destination, expected)
     except IncompleteRead as error:  # a chunked answer that stops before its last chunk
@@ -184,6 +221,11 @@ def read_splits(path: Path) -> dict[str, Split]:
             for member in archive:
                 if member.name in wanted and member.isfile():
                     split = wanted[member.name]
+                    if split in splits:
+                        raise DuplicateMember(
+                            f"{path} holds {member.name} twice: not CIFAR-100's layout, "
+                            "which has each split once"
+                        )
                     splits[split] = to_split(load(_read_member(archive, member, split)))
     except (EOFError, pickle.UnpicklingError, tarfile.ReadError, zlib.error) as error:
         raise _unreadable(path, error) from error

@@ -134,8 +134,9 @@ def test_a_file_that_is_not_a_tar_gz(tmp_path, cache_dir):
 
 
 def write_tar_gz(path, members):
+    """`members` maps names under the root to payloads, or lists pairs (a name may repeat)."""
     with tarfile.open(path, "w:gz") as archive:
-        for name, payload in members.items():
+        for name, payload in members.items() if isinstance(members, dict) else members:
             info = tarfile.TarInfo(f"{cifar.ROOT}/{name}")
             info.size = len(payload)
             archive.addfile(info, io.BytesIO(payload))
@@ -152,6 +153,20 @@ def test_an_archive_without_the_splits(tmp_path, cache_dir):
 class RunsCode:
     def __reduce__(self):
         return (socket.gethostname, ())
+
+
+def test_a_split_twice_is_refused_not_replaced_by_the_second(tmp_path, cache_dir):
+    """tarfile hands over both members; keeping the last would let a second copy win."""
+    path = tmp_path / "twice.tar.gz"
+    second = named(b"swapped_in.png")
+    md5 = write_tar_gz(path, [("train", split_pickle()), ("test", second), ("train", second)])
+    with pytest.raises(SystemExit) as exited:
+        etl.main(["--archive", str(path), "--md5", md5, "--out", str(tmp_path / "out")])
+    assert exited.value.code == (
+        f"error: {path} holds {cifar.ROOT}/train twice: not CIFAR-100's layout, "
+        "which has each split once"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_pickles_cannot_run_code(tmp_path, cache_dir):
@@ -428,7 +443,8 @@ def test_a_cache_folder_that_is_a_file(tmp_path, cache_dir):
 
 
 class Archives(BaseHTTPRequestHandler):
-    """Serves `body` at any path; claims `length` bytes (a short body is a cut download).
+    """Serves `body` at any path but those of `redirects`; claims `length` bytes (a short body
+    is a cut download).
 
     `content_length` replaces the header's value; `chunked` sends the body as one chunk
     and hangs up without the last, empty chunk.
@@ -439,9 +455,17 @@ class Archives(BaseHTTPRequestHandler):
     content_length = None
     chunked = False
     requests = 0
+    redirects = None  # path -> the Location a 302 answers with
 
     def do_GET(self):
         type(self).requests += 1
+        location = (self.redirects or {}).get(self.path)
+        if location:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(200)
         if self.chunked:
             self.send_header("Transfer-Encoding", "chunked")
@@ -530,6 +554,46 @@ def closed_port_url():
 def test_only_http_addresses_are_downloaded(tmp_path, cache_dir):
     with pytest.raises(etl.DownloadUnavailable, match="not an http"):
         etl.prepare(tmp_path / "out", url="file:///etc/passwd")
+
+
+@pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
+def test_a_redirect_within_http_is_followed(absolute, server, small_archive, tmp_path, cache_dir):
+    handler, url = server
+    handler.redirects = {"/moved.tar.gz": url if absolute else "/cifar-100-python.tar.gz"}
+    moved = url.replace("cifar-100-python.tar.gz", "moved.tar.gz")
+    dataset = etl.prepare(tmp_path / "out", md5=small_archive[1], url=moved)
+    assert dataset.counts == {"train": 24, "test": 8}
+    assert handler.requests == 2
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that takes connections and never answers: a redirect's way out, watched."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        yield listener
+
+
+@pytest.mark.parametrize("scheme", ["file", "ftp"])
+def test_a_redirect_out_of_http_is_refused(scheme, server, silent_port, tmp_path, cache_dir):
+    """urllib would follow ftp:// (here, to a port that would hang it) and, in its own words,
+    refuse file://: both end in one message, before anything is fetched."""
+    handler, url = server
+    port = silent_port.getsockname()[1]
+    target = {"file": "file:///etc/passwd", "ftp": f"ftp://127.0.0.1:{port}/passwd"}[scheme]
+    handler.redirects = {"/cifar-100-python.tar.gz": target}
+    with pytest.raises(archive.RedirectRefused) as raised:
+        etl.prepare(tmp_path / "out", url=url)
+    assert str(raised.value) == (
+        f"cannot download {url}: it redirects to {target}, not an http(s) address. "
+        f"{archive.WAYS_ON}"
+    )
+    assert isinstance(raised.value, etl.DownloadUnavailable)
+    with pytest.raises(BlockingIOError):
+        silent_port.accept()
+    assert not list(cache_dir.glob("*"))
 
 
 def test_unreachable_download_names_the_ways_on(tmp_path, cache_dir):
