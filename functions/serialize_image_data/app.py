@@ -34,6 +34,8 @@ MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 encoding
 NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404"}
 DENIED_CODES = {"AccessDenied", "403"}
 UNAVAILABLE_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"}
+REFUSED_CODES = {"KeyTooLongError", "InvalidRequest"}  # the request, not S3, is at fault
+ARCHIVED_CODE = "InvalidObjectState"  # Glacier, Deep Archive or an archive tier, not restored
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
@@ -91,6 +93,16 @@ def _s3_error(error: ClientError, bucket: str, key: str) -> Exception:
         return ImageNotFound(f"s3://{bucket}/{key} does not exist ({code})")
     if code in DENIED_CODES:
         return ImageNotFound(f"access to s3://{bucket}/{key} was denied ({code}): check the role")
+    if code == ARCHIVED_CODE:
+        tiers = (error.response.get(field) for field in ("StorageClass", "AccessTier"))
+        where = ", ".join(filter(None, tiers)) or "its storage class not given"
+        return ImageNotFound(
+            f"s3://{bucket}/{key} is archived ({where}): restore it (S3 RestoreObject),"
+            " then start the execution again"
+        )
+    if code in REFUSED_CODES:
+        message = error.response["Error"].get("Message", "")
+        return InvalidEvent(f"S3 refused the request for s3://{bucket}/{key} ({code}): {message}")
     if code in UNAVAILABLE_CODES or status >= 500:
         return S3Unavailable(f"S3 answered {code} ({status}) for s3://{bucket}/{key}: try again")
     return error

@@ -120,10 +120,65 @@ def test_access_denied_is_image_not_found_and_says_so(lambda_context):
             app.lambda_handler({"s3_key": KEY}, lambda_context)
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("KeyTooLongError", "Your key is too long"),
+        (
+            "InvalidRequest",
+            "The object was stored using a form of Server Side Encryption. The correct parameters"
+            " must be provided to retrieve the object.",
+        ),
+    ],
+    ids=["KeyTooLongError", "InvalidRequest"],
+)
+def test_a_request_s3_refuses_is_invalid_event(code, message, lambda_context):
+    with Stubber(app.s3) as s3:
+        s3.add_client_error("get_object", code, message, 400)
+        with pytest.raises(InvalidEvent) as raised:
+            app.lambda_handler({"s3_key": KEY}, lambda_context)
+
+    assert str(raised.value) == (
+        f"S3 refused the request for s3://{IMAGE_BUCKET}/{KEY} ({code}): {message}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"StorageClass": "GLACIER"}, "GLACIER"),
+        ({"StorageClass": "DEEP_ARCHIVE"}, "DEEP_ARCHIVE"),
+        (
+            {"StorageClass": "INTELLIGENT_TIERING", "AccessTier": "DEEP_ARCHIVE_ACCESS"},
+            "INTELLIGENT_TIERING, DEEP_ARCHIVE_ACCESS",
+        ),
+    ],
+    ids=["glacier", "deep-archive", "intelligent-tiering"],
+)
+def test_an_archived_object_is_image_not_found_and_must_be_restored(fields, where, lambda_context):
+    """S3 sends the storage class (and tier) as elements of its error, botocore as fields."""
+    with Stubber(app.s3) as s3:
+        s3.add_client_error(
+            "get_object",
+            "InvalidObjectState",
+            "The operation is not valid for the object's storage class",
+            403,
+            service_error_meta=fields,
+            modeled_fields=fields,
+        )
+        with pytest.raises(ImageNotFound) as raised:
+            app.lambda_handler({"s3_key": KEY}, lambda_context)
+
+    assert str(raised.value) == (
+        f"s3://{IMAGE_BUCKET}/{KEY} is archived ({where}): restore it (S3 RestoreObject),"
+        " then start the execution again"
+    )
+
+
 def test_other_s3_errors_are_not_disguised(lambda_context):
     with Stubber(app.s3) as s3:
-        s3.add_client_error("get_object", "InvalidObjectState", "The object is archived.", 403)
-        with pytest.raises(app.ClientError, match="InvalidObjectState"):
+        s3.add_client_error("get_object", "ExpiredToken", "The provided token has expired.", 400)
+        with pytest.raises(app.ClientError, match="ExpiredToken"):
             app.lambda_handler({"s3_key": KEY}, lambda_context)
 
 
