@@ -43,3 +43,13 @@ class BackfillFailed(OperationError):
 
 class ResultsNotFound(OperationError):
     """The map run's ResultWriter manifest is not where AWS writes it."""
+
+
+class InvalidDestination(OperationError):
+    """S3 could not validate a destination the bucket already notifies (a deleted queue or
+    function, or one that no longer admits S3), so it refused the whole write."""
+
+
+class NotificationsChanged(OperationError):
+    """The bucket's notifications changed between the command's read and its write: writing
+    would undo someone else's change."""
