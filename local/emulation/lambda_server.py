@@ -3,19 +3,25 @@
 moto cannot run Lambda code without Docker. Pointing `AWS_ENDPOINT_URL_LAMBDA` here lets moto's
 Step Functions interpreter (or any boto3 client) invoke the real handlers: a handler's exception
 comes back as Lambda reports it (`X-Amz-Function-Error` and `errorType`), so Retry and Catch
-match it by name, and `throttle()` answers 429 as Lambda does when concurrency runs out.
+match it by name, and `throttle()` answers 429 as Lambda does when concurrency runs out. A
+name that is not served is Lambda's 404, a malformed one (`arn:`) its 400 `ValidationException`.
 """
 
 import json
+import re
 import threading
 import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import botocore.session
+from botocore.model import Shape
 
 from local.emulation.loopback import Answer, LoopbackService, Request, error_answer
 
@@ -38,8 +44,35 @@ class InvocationContext:
         return 30_000
 
 
+@cache
+def _function_name_shape() -> Shape:
+    """Invoke's FunctionName in botocore's model of Lambda: the service's own length and pattern."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    return model.operation_model("Invoke").input_shape.members["FunctionName"]
+
+
+def broken_constraint(name_or_arn: str) -> str | None:
+    """The constraint on FunctionName the value breaks, in Lambda's words, or None when it has
+    none. Beyond the model's pattern, which `arn:aws` still matches, an ARN must name a function."""
+    limits = _function_name_shape().metadata
+    if len(name_or_arn) < limits["min"]:
+        return f"Member must have length greater than or equal to {limits['min']}"
+    if len(name_or_arn) > limits["max"]:
+        return f"Member must have length less than or equal to {limits['max']}"
+    if not re.fullmatch(limits["pattern"], name_or_arn):
+        return f"Member must satisfy regular expression pattern: {limits['pattern']}"
+    parts = name_or_arn.split(":")
+    if parts[0] == "arn" and not (len(parts) in (7, 8) and parts[5] == "function"):
+        return (
+            "Member must be a function name or a function ARN"
+            " (arn:partition:lambda:region:account-id:function:name[:qualifier])"
+        )
+    return None
+
+
 def function_name_of(name_or_arn: str) -> str:
-    """`MyFunction` from a name, a full ARN or a qualified ARN, as Lambda accepts all three."""
+    """`MyFunction` from a name, a full ARN or a qualified ARN, as Lambda accepts all three
+    (a value `broken_constraint` passes)."""
     if name_or_arn.startswith("arn:"):
         return name_or_arn.split(":")[6]
     return name_or_arn.split(":")[0]
@@ -71,6 +104,12 @@ class LambdaInvokeServer(LoopbackService):
         if not (path.startswith(INVOKE_PATH) and path.endswith("/invocations")):
             return error_answer(404, "UnknownOperationException", {"message": f"no route {path}"})
         name = unquote(path[len(INVOKE_PATH) : -len("/invocations")])
+        if constraint := broken_constraint(name):  # Lambda checks the name before the payload
+            message = (
+                f"1 validation error detected: Value '{name}' at 'functionName' failed to"
+                f" satisfy constraint: {constraint}"
+            )
+            return error_answer(HTTPStatus.BAD_REQUEST, "ValidationException", {"message": message})
         try:
             event = json.loads(request.body or b"{}")
         except (ValueError, RecursionError):  # not JSON, or JSON Python cannot hold

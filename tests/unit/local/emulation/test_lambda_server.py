@@ -1,13 +1,17 @@
 """The loopback Lambda Invoke server through a real boto3 Lambda client: answers and load."""
 
 import base64
+import http.client
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote, urlsplit
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from functions.classify_image import app as classify_image
 from local.emulation import workflow
@@ -108,3 +112,80 @@ def test_an_invocation_never_logs_with_another_executions_correlation_id(
 def test_a_payload_python_cannot_read_is_invalid_request_content(client, payload):
     with pytest.raises(client.exceptions.InvalidRequestContentException):
         client.invoke(FunctionName="FilterInferencesFunction", Payload=payload)
+
+
+def post_invocation(server, quoted_name: str) -> tuple[int, str, dict]:
+    """Status, `x-amzn-ErrorType` and JSON body of one raw Invoke request for that path segment."""
+    address = urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.request("POST", f"/2015-03-31/functions/{quoted_name}/invocations", b"{}")
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("x-amzn-ErrorType"), json.loads(answer.read())
+    finally:
+        connection.close()
+
+
+UNKNOWN_FUNCTIONS = ["NoSuchFunction", "arn:aws:lambda:us-east-1:123456789012:function:Nope:live"]
+
+
+@pytest.mark.parametrize("name", UNKNOWN_FUNCTIONS)
+def test_a_well_formed_name_that_is_not_served_is_resource_not_found(server, client, name):
+    body = {"Type": "User", "message": f"Function not found: {name}"}
+
+    assert post_invocation(server, quote(name, safe="")) == (
+        404,
+        "ResourceNotFoundException",
+        body,
+    )
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+        client.invoke(FunctionName=name, Payload=b"{}")
+    assert raised.value.response["Error"]["Message"] == body["message"]
+
+
+NAME_SHAPE = (
+    botocore.session.get_session()
+    .get_service_model("lambda")
+    .operation_model("Invoke")
+    .input_shape.members["FunctionName"]
+)
+PATTERN_BROKEN = f"Member must satisfy regular expression pattern: {NAME_SHAPE.metadata['pattern']}"
+NOT_A_FUNCTION_ARN = (
+    "Member must be a function name or a function ARN"
+    " (arn:partition:lambda:region:account-id:function:name[:qualifier])"
+)
+MALFORMED_NAMES = {
+    "arn-too-few-parts": ("arn:", PATTERN_BROKEN),
+    "arn-without-a-name": ("arn:aws:lambda:us-east-1:123456789012:function", NOT_A_FUNCTION_ARN),
+    "arn-without-region-and-account": ("arn:aws:lambda:Name", NOT_A_FUNCTION_ARN),
+    "space": ("Filter Inferences", PATTERN_BROKEN),
+    "too-long": (
+        "F" * (NAME_SHAPE.metadata["max"] + 1),
+        f"Member must have length less than or equal to {NAME_SHAPE.metadata['max']}",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "constraint"), MALFORMED_NAMES.values(), ids=MALFORMED_NAMES)
+def test_a_malformed_name_is_a_validation_error_as_lambda_answers_it(
+    server, client, name, constraint
+):
+    message = (
+        f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy"
+        f" constraint: {constraint}"
+    )
+
+    assert post_invocation(server, quote(name, safe="")) == (
+        400,
+        "ValidationException",
+        {"message": message},
+    )
+    with pytest.raises(ClientError) as raised:  # Lambda's model names no ValidationException
+        client.invoke(FunctionName=name, Payload=b"{}")
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": message}
+
+
+def test_the_server_still_answers_after_a_malformed_name(server, client):
+    post_invocation(server, "arn%3A")
+
+    assert invoke(client, "FilterInferencesFunction", filter_event(3))["body"]["label"] == "bicycle"
