@@ -11,7 +11,7 @@ class InvalidEvent(WorkflowError):
 
 
 class ImageNotFound(WorkflowError):
-    """No such object (S3 404) or no permission to read it (S3 403)."""
+    """No such object (S3 404), no permission to read it (S3 403), or archived and not restored."""
 
 
 class S3Unavailable(WorkflowError):
