@@ -53,3 +53,16 @@ class InvalidDestination(OperationError):
 class NotificationsChanged(OperationError):
     """The bucket's notifications changed between the command's read and its write: writing
     would undo someone else's change."""
+
+
+class InvalidPrefix(OperationError):
+    """A backfill prefix no S3 key can start with (not UTF-8, or over 1,024 bytes): refused
+    before anything starts, where the execution would fail deep inside its listing."""
+
+
+class NothingToBackfill(OperationError):
+    """No key starts with the backfill's prefix: nothing is started."""
+
+
+class StillRunning(OperationError):
+    """The command stopped waiting for a backfill that goes on (exit status 3)."""
