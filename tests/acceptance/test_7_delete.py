@@ -11,6 +11,7 @@ from local.emulation import template
 UNCHECKED = {
     "AWS::Lambda::LayerVersion",
     "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Dashboard",
     "AWS::SNS::Subscription",
     "AWS::Logs::MetricFilter",

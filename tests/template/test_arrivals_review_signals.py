@@ -18,6 +18,7 @@ RULE = RESOURCES["ArrivalsRule"]["Properties"]
 IAM_DOCUMENTS = {
     "AWS::IAM::Role": lambda p: [policy["PolicyDocument"] for policy in p.get("Policies", [])],
     "AWS::SQS::QueuePolicy": lambda p: [p["PolicyDocument"]],
+    "AWS::S3::BucketPolicy": lambda p: [p["PolicyDocument"]],
 }
 
 
@@ -31,6 +32,10 @@ def statements_of(logical_id: str) -> list[dict]:
     resource = RESOURCES[logical_id]
     documents = IAM_DOCUMENTS[resource["Type"]](resource["Properties"])
     return [statement for document in documents for statement in document["Statement"]]
+
+
+def allows_of(logical_id: str) -> list[dict]:
+    return [s for s in statements_of(logical_id) if s["Effect"] == "Allow"]
 
 
 def test_the_rule_matches_image_uploads_of_the_image_bucket_under_the_upload_prefix():
@@ -71,7 +76,7 @@ def test_the_rule_role_may_start_only_the_state_machine():
 
 
 def test_only_the_rule_may_write_to_its_dead_letter_queue():
-    [statement] = statements_of("ArrivalsDeadLetterQueuePolicy")
+    [statement] = allows_of("ArrivalsDeadLetterQueuePolicy")
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert (statement["Action"], statement["Resource"]) == (
         "sqs:SendMessage",
@@ -99,9 +104,54 @@ def test_the_state_machine_may_send_only_to_the_review_queue():
 
 @pytest.mark.parametrize("logical_id", ["ArrivalsRuleRole", "ArrivalsDeadLetterQueuePolicy"])
 def test_new_roles_and_policies_name_actions_and_resources(logical_id):
-    for statement in statements_of(logical_id):
+    """Of what they allow: a wildcard in a Deny only refuses more."""
+    for statement in allows_of(logical_id):
         assert all("*" not in action for action in as_list(statement["Action"]))
         assert all(resource != "*" for resource in as_list(statement["Resource"]))
+
+
+# Each queue and bucket the stack creates -> its one resource policy (a second QueuePolicy on a
+# queue would replace the first) and the service's action prefix.
+RESOURCE_POLICIES = {
+    "ReviewQueue": ("ReviewQueuePolicy", "sqs"),
+    "ArrivalsDeadLetterQueue": ("ArrivalsDeadLetterQueuePolicy", "sqs"),
+    "BackfillResultsBucket": ("BackfillResultsBucketPolicy", "s3"),
+}
+POLICY_TARGETS = {
+    "AWS::SQS::QueuePolicy": lambda p: [queue["Ref"] for queue in p["Queues"]],
+    "AWS::S3::BucketPolicy": lambda p: [p["Bucket"]["Ref"]],
+}
+
+
+def test_every_queue_and_bucket_of_the_stack_has_exactly_one_policy():
+    created = {
+        name for name, r in RESOURCES.items() if r["Type"] in {"AWS::SQS::Queue", "AWS::S3::Bucket"}
+    }
+    assert created == set(RESOURCE_POLICIES)
+    targets = [
+        (target, name)
+        for name, r in RESOURCES.items()
+        if r["Type"] in POLICY_TARGETS
+        for target in POLICY_TARGETS[r["Type"]](r["Properties"])
+    ]
+    assert sorted(targets) == sorted((t, p) for t, (p, _) in RESOURCE_POLICIES.items())
+
+
+@pytest.mark.parametrize("target", RESOURCE_POLICIES)
+def test_each_queue_and_bucket_refuses_every_request_without_tls(target):
+    policy, service = RESOURCE_POLICIES[target]
+    assert RESOURCES[policy].get("Condition") == RESOURCES[target].get("Condition")
+    arn = {"Fn::GetAtt": [target, "Arn"]}
+    resources = [arn] if service == "sqs" else [arn, {"Fn::Sub": "${" + target + ".Arn}/*"}]
+    [deny] = [s for s in statements_of(policy) if s["Sid"] == "DenyInsecureTransport"]
+    assert deny == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": f"{service}:*",
+        "Resource": resources if len(resources) > 1 else arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def test_both_queues_are_encrypted_and_review_is_fifo_with_explicit_deduplication():

@@ -144,7 +144,12 @@ def test_the_backfill_exists_only_with_a_standard_per_image_workflow():
         "Fn::Equals": [{"Ref": "WorkflowType"}, "STANDARD"]
     }
     backfill = {name for name in GENERATED if name.startswith("Backfill")}
-    assert backfill == {"BackfillStateMachine", "BackfillStateMachineRole", "BackfillResultsBucket"}
+    assert backfill == {
+        "BackfillStateMachine",
+        "BackfillStateMachineRole",
+        "BackfillResultsBucket",
+        "BackfillResultsBucketPolicy",
+    }
     assert {GENERATED[name].get("Condition") for name in backfill} == {"HasBackfill"}
     outputs = {name: o for name, o in TEMPLATE["Outputs"].items() if name.startswith("Backfill")}
     assert {o["Condition"] for o in outputs.values()} == {"HasBackfill"}
