@@ -154,6 +154,32 @@ def test_each_queue_and_bucket_refuses_every_request_without_tls(target):
     }
 
 
+def test_no_one_but_the_state_machine_may_send_to_the_review_queue():
+    """Sending also covers SendMessageBatch; the Deny holds for any principal of any account."""
+    sends = [
+        s
+        for s in statements_of("ReviewQueuePolicy")
+        if "sqs:SendMessage" in as_list(s["Action"]) or s["Action"] == "sqs:*"
+    ]
+    assert [s for s in sends if s["Sid"] != "DenyInsecureTransport"] == [
+        {
+            "Sid": "OnlyTheStateMachineSends",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["ReviewQueue", "Arn"]},
+            "Condition": {
+                "ArnNotEquals": {
+                    "aws:PrincipalArn": {
+                        "Fn::GetAtt": ["ImageClassificationStateMachineRole", "Arn"]
+                    }
+                }
+            },
+        }
+    ]
+    assert allows_of("ReviewQueuePolicy") == []
+
+
 def test_both_queues_are_encrypted_and_review_is_fifo_with_explicit_deduplication():
     review = RESOURCES["ReviewQueue"]["Properties"]
     dead_letters = RESOURCES["ArrivalsDeadLetterQueue"]["Properties"]
