@@ -88,10 +88,10 @@ def test_only_the_rule_may_write_to_its_dead_letter_queue():
 
 
 def test_the_state_machine_may_send_only_to_the_review_queue():
+    assert STATE_MACHINE["Role"] == {"Fn::GetAtt": ["ImageClassificationStateMachineRole", "Arn"]}
     sends = [
         statement
-        for policy in STATE_MACHINE["Policies"]
-        for statement in policy.get("Statement", [])
+        for statement in statements_of("ImageClassificationStateMachineRole")
         if any(action.startswith("sqs:") for action in as_list(statement["Action"]))
     ]
     assert [(s["Action"], s["Resource"]) for s in sends] == [

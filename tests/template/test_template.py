@@ -235,9 +235,22 @@ def test_only_the_state_machine_gets_a_managed_policy_and_only_xray_write():
         "ClassifyImageRole": None,
         "FilterInferencesRole": None,
         "ArrivalsRuleRole": None,
-        "BackfillStateMachineRole": [],  # SAM writes an empty list: no tracing, nothing attached
-        "ImageClassificationStateMachineRole": ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"],
+        "BackfillStateMachineRole": None,  # no tracing: nothing attached
+        # what SAM attached to its generated role for Tracing, in any partition
+        "ImageClassificationStateMachineRole": [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+        ],
     }
+
+
+def test_sam_generates_no_role_each_is_explicit_and_trust_policies_can_carry_conditions():
+    explicit = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::IAM::Role"}
+    assert explicit == set(ROLES)
+    for name, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::Serverless::StateMachine":
+            assert "Policies" not in resource["Properties"], name
+            assert resource["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
+            assert RESOURCES[f"{name}Role"].get("Condition") == resource.get("Condition")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -252,6 +265,19 @@ def test_each_role_is_assumed_only_by_its_service(role):
     (trust,) = ROLES[role]["AssumeRolePolicyDocument"]["Statement"]
     assert as_list(trust["Principal"]["Service"]) == [f"{service}.amazonaws.com"]
     assert as_list(trust["Action"]) == ["sts:AssumeRole"]
+    assert trust["Condition"] == TRUST_CONDITIONS.get(role, SAME_ACCOUNT)
+
+
+# Only this account's resources may have the service assume a role (confused deputy). Source
+# ARNs only where writable without a cycle: a function or the arrivals rule names its role, and
+# the image classification state machine has no fixed name; the backfill has one.
+SAME_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+TRUST_CONDITIONS = {
+    "BackfillStateMachineRole": {
+        **SAME_ACCOUNT,
+        "ArnEquals": {"aws:SourceArn": sub(STATES + ":stateMachine:${AWS::StackName}-Backfill")},
+    },
+}
 
 
 def test_no_action_wildcards_and_resource_wildcards_only_where_aws_has_nothing_narrower():
