@@ -250,7 +250,7 @@ def test_the_e_mail_subscription_exists_only_with_an_address():
 def test_the_dashboard_is_json_and_shows_every_signal():
     body_template, names = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     body = json.loads(re.sub(r"\$\{[\w:]+\}", "0", body_template))
-    metrics = [m for widget in body["widgets"] for m in widget["properties"]["metrics"]]
+    metrics = [m for widget in body["widgets"] for m in widget["properties"].get("metrics", [])]
     shown = {(m[0], m[1]) for m in metrics if isinstance(m[0], str) and m[0] != "."}
     assert shown == {
         ("AWS/States", "ExecutionsSucceeded"),
@@ -261,3 +261,28 @@ def test_the_dashboard_is_json_and_shows_every_signal():
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     }
     assert set(names) == {"ReviewQueueName", "DeadLetterQueueName"}
+
+
+def test_every_alarm_is_on_the_dashboard():
+    """By its ARN, in an alarm widget or as a metric widget's alarm annotation."""
+    body_template, names = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    quoted = re.sub(r'"\$\{([\w:.]+)\}"', r'"@\1@"', body_template)  # kept, to be read below
+    body = json.loads(re.sub(r"\$\{[\w:.]+\}", "0", quoted))
+    shown = [
+        arn
+        for widget in body["widgets"]
+        for arn in (
+            widget["properties"].get("alarms", [])
+            if widget["type"] == "alarm"
+            else widget["properties"].get("annotations", {}).get("alarms", [])
+        )
+    ]
+
+    def alarm_of(arn: str) -> str:
+        variable = arn.strip("@")
+        given = names.get(variable, {"Fn::GetAtt": variable.split(".")})
+        return given["Fn::GetAtt"][0] if given.get("Fn::GetAtt", [""])[1:] == ["Arn"] else ""
+
+    alarms = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms
+    assert sorted(alarm_of(arn) for arn in shown) == sorted(alarms)
