@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from bench.figures import Figure, milliseconds
 from bench.workspace import WORKDIR
 from local import acceptance
-from local.emulation import template
-from local.model.classifier import load
+from local.emulation import template, workflow
 from operations import arrivals
 
 UPLOADS = 20
@@ -35,14 +34,11 @@ WAIT_SECONDS = 120
 
 
 def confident_images(run: acceptance.Run, count: int) -> list[bytes]:
-    """`count` test images the stand-in model is sure of (the acceptance tests' own choice)."""
-    model = load(run.workspace.model)
-    threshold = template.confidence_threshold()
-    found = []
-    for path in sorted((run.workspace.data / "test").glob("*.png")):
-        data = path.read_bytes()
-        if max(model(data)) >= threshold + 0.02:
-            found.append(data)
+    """`count` test images the stand-in model is sure of, as the acceptance tests choose them."""
+    threshold = template.confidence_threshold() + acceptance.CONFIDENCE_MARGIN
+    found = [
+        path.read_bytes() for path, confidence in run.judged_images() if confidence >= threshold
+    ]
     return (found * (1 + count // max(len(found), 1)))[:count]
 
 
@@ -83,13 +79,12 @@ def backfill_per_second(run: acceptance.Run, outputs: dict, images: list[bytes])
     started = stepfunctions.start_execution(
         stateMachineArn=outputs["BackfillStateMachineArn"], input=json.dumps({"prefix": prefix})
     )
-    deadline = time.monotonic() + WAIT_SECONDS * 3
-    while (execution := stepfunctions.describe_execution(executionArn=started["executionArn"]))[
-        "status"
-    ] == "RUNNING":
-        if time.monotonic() > deadline:
-            raise TimeoutError("the backfill did not end")
-        time.sleep(POLL_SECONDS)
+    execution = workflow.wait_for(
+        stepfunctions,
+        started["executionArn"],
+        poll_seconds=POLL_SECONDS,
+        limit_seconds=WAIT_SECONDS * 3,
+    )
     if execution["status"] != "SUCCEEDED":
         raise RuntimeError(f"the backfill {execution['status']}: {execution.get('cause')}")
     return len(images) / (execution["stopDate"] - execution["startDate"]).total_seconds()
@@ -98,9 +93,7 @@ def backfill_per_second(run: acceptance.Run, outputs: dict, images: list[bytes])
 def measure(repeats: int) -> list[Figure]:
     workspace = acceptance.Workspace(WORKDIR / "acceptance")
     with acceptance.deployed_stack(acceptance.DEFAULT_PORT, workspace, download_init=False) as run:
-        cloudformation = run.account.client("cloudformation")
-        described = cloudformation.describe_stacks(StackName=run.stack)["Stacks"][0]
-        outputs = {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
+        outputs = run.outputs()
         arrivals.turn_on(run.account.client("s3"), acceptance.IMAGE_BUCKET)
         uploads = upload_seconds(run, outputs, confident_images(run, UPLOADS + 1))
         per_second = backfill_per_second(run, outputs, confident_images(run, BACKFILL_IMAGES))

@@ -45,7 +45,7 @@ from local.containers import (
 from local.emulation import workflow
 from local.emulation.endpoint import ModelEndpoint
 from local.localstack import server
-from local.model.classifier import ensure_model
+from local.model.classifier import ensure_model, load
 from training import etl
 
 ROOT = workflow.ROOT
@@ -58,6 +58,9 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}  # 
 # This machine's Lambda architecture: its functions run natively (macOS says arm64, Linux aarch64).
 ARCHITECTURE = "arm64" if platform.machine() in {"arm64", "aarch64"} else "x86_64"
 DEFAULT_PORT = 4566
+# How far from the threshold an image the tests or the bench rely on must be, either side: the
+# stack's model answers the same image the same way, but an outcome must not hang on a rounding.
+CONFIDENCE_MARGIN = 0.02
 NEVER_CREATED = {"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE"}
 
 
@@ -269,6 +272,19 @@ class Run:
             "ACCEPTANCE_WORKDIR": str(self.workspace.root),
         }
 
+    def outputs(self, stack: str | None = None) -> dict[str, str]:
+        """The Outputs of this run's stack (or of `stack`), by name, as CloudFormation has them."""
+        cloudformation = self.account.client("cloudformation")
+        described = cloudformation.describe_stacks(StackName=stack or self.stack)["Stacks"][0]
+        return {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
+
+    def judged_images(self) -> list[tuple[Path, float]]:
+        """Each SYNTHETIC test image with the stand-in model's confidence in it: what decides
+        whether the stack passes it or sends it to review."""
+        model = load(self.workspace.model)
+        paths = sorted((self.workspace.data / "test").glob("*.png"))
+        return [(path, max(model(path.read_bytes()))) for path in paths]
+
     @classmethod
     def from_environment(cls) -> "Run | None":
         """The run a test process was started for, or None outside `make acceptance`."""
@@ -310,18 +326,12 @@ def deployed_stack(port: int, workspace: Workspace, download_init: bool) -> Iter
             model_endpoint_url=endpoint.url,
         )
         if not download_init:
-            server.install_init(settings.root, emulator(), ARCHITECTURE)
+            emulator = server.emulator_of(ARCHITECTURE)
+            server.install_init(settings.root, emulator, ARCHITECTURE)
         stack.enter_context(server.running(settings, workspace.root / "localstack.log"))
         account.client("s3").create_bucket(Bucket=IMAGE_BUCKET)
         deploy(account, workspace)
         yield Run(account, workspace)
-
-
-def emulator() -> Path:
-    """AWS's Runtime Interface Emulator for this architecture, from the SAM CLI package."""
-    import samcli  # only its location is needed
-
-    return Path(samcli.__file__).parent / "local" / "rapid" / f"aws-lambda-rie-{ARCHITECTURE}"
 
 
 def run_tests(run: Run, pytest_arguments: Sequence[str]) -> int:

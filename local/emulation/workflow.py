@@ -174,12 +174,24 @@ def run_execution(
     return wait_for(stepfunctions, execution_arn, poll_seconds=poll_seconds)
 
 
-def wait_for(stepfunctions: Any, execution_arn: str, *, poll_seconds: float = 0.01) -> dict:
-    """Poll an execution to a terminal status; returns `describe_execution`."""
+def wait_for(
+    stepfunctions: Any,
+    execution_arn: str,
+    *,
+    poll_seconds: float = 0.01,
+    limit_seconds: float | None = None,
+) -> dict:
+    """Poll an execution to a terminal status; returns `describe_execution`. With
+    `limit_seconds`, TimeoutError once the execution has run that long here."""
+    deadline = None if limit_seconds is None else time.monotonic() + limit_seconds
     while True:
         execution = stepfunctions.describe_execution(executionArn=execution_arn)
         if execution["status"] in TERMINAL:
             return execution
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{execution_arn} still {execution['status']} after {limit_seconds} s"
+            )
         time.sleep(poll_seconds)
 
 

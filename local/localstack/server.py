@@ -37,7 +37,6 @@ HERE = Path(__file__).resolve().parent
 PYTHON = HERE.parents[1] / ".venv-localstack" / "bin" / "python"
 INIT_VERSION = "v0.1.41-pre"  # the lambda-runtime release localstack-core 2026.3.0 asks for
 VAR_LIBS = Path("var/lib/localstack/lib")  # its config.dirs.var_libs, under FILESYSTEM_ROOT
-EMULATOR = "samcli/local/rapid/aws-lambda-rie-{architecture}"  # in the SAM CLI package
 HEALTH = "/_localstack/health"
 SERVICES = "cloudformation,s3,sqs,sns,events,stepfunctions,lambda,logs,cloudwatch,iam,sts"
 START_SECONDS = 90
@@ -92,6 +91,13 @@ def venv_problem() -> str | None:
     if PYTHON.exists():
         return None
     return f"no LocalStack virtualenv at {PYTHON.parent.parent.name}: make acceptance installs it"
+
+
+def emulator_of(architecture: str) -> Path:
+    """AWS's Runtime Interface Emulator for `architecture`, as the SAM CLI package ships it."""
+    import samcli
+
+    return Path(samcli.__file__).parent / "local" / "rapid" / f"aws-lambda-rie-{architecture}"
 
 
 def install_init(root: Path, emulator: Path, architecture: str) -> Path:

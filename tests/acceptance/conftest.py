@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from local.acceptance import ROOT, Run
-from local.emulation import template
-from local.model.classifier import load
+from local.acceptance import CONFIDENCE_MARGIN, ROOT, Run
+from local.emulation import template, workflow
 
 EXECUTION_SECONDS = 120  # a cold start of each function in its container included
 POLL_SECONDS = 0.25
@@ -35,15 +34,9 @@ def account(run):
     return run.account
 
 
-def outputs_of(run: Run, stack: str | None = None) -> dict[str, str]:
-    cloudformation = run.account.client("cloudformation")
-    described = cloudformation.describe_stacks(StackName=stack or run.stack)["Stacks"][0]
-    return {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
-
-
 @pytest.fixture(scope="session")
 def outputs(run) -> dict[str, str]:
-    return outputs_of(run)
+    return run.outputs()
 
 
 @pytest.fixture(scope="session")
@@ -87,14 +80,12 @@ class Images:
 
 @pytest.fixture(scope="session")
 def images(run) -> Images:
-    model = load(run.workspace.model)
     threshold = template.confidence_threshold()
     found = [
-        Image(path.name, path.read_bytes(), max(model(path.read_bytes())))
-        for path in sorted((run.workspace.data / "test").glob("*.png"))
+        Image(path.name, path.read_bytes(), confidence) for path, confidence in run.judged_images()
     ]
-    confident = [image for image in found if image.confidence >= threshold + 0.02]
-    unsure = [image for image in found if image.confidence < threshold - 0.02]
+    confident = [image for image in found if image.confidence >= threshold + CONFIDENCE_MARGIN]
+    unsure = [image for image in found if image.confidence < threshold - CONFIDENCE_MARGIN]
     assert len(confident) >= 40 and len(unsure) >= 6, "too few images on either side"
     return Images(confident, unsure)
 
@@ -115,13 +106,10 @@ def wait_for(what: Callable[[], object], seconds: float = EXECUTION_SECONDS) -> 
 
 
 def finished(stepfunctions, execution_arn: str) -> dict:
-    """The execution, once it has left RUNNING."""
-
-    def described() -> dict | None:
-        execution = stepfunctions.describe_execution(executionArn=execution_arn)
-        return None if execution["status"] == "RUNNING" else execution
-
-    return wait_for(described)
+    """The execution, once it has ended."""
+    return workflow.wait_for(
+        stepfunctions, execution_arn, poll_seconds=POLL_SECONDS, limit_seconds=EXECUTION_SECONDS
+    )
 
 
 def command(run: Run, module: str, *arguments: str) -> subprocess.CompletedProcess:

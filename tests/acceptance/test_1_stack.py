@@ -3,7 +3,6 @@
 from urllib.parse import unquote
 
 from local import acceptance
-from tests.acceptance.conftest import outputs_of
 
 
 def stack_status(run) -> str:
@@ -72,4 +71,4 @@ def test_a_second_deploy_with_a_changed_parameter_updates_the_stack(run, account
             FunctionName=outputs[f"{name}FunctionArn"]
         )
         assert configuration["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
-    assert outputs_of(run) == outputs  # the same resources, updated in place
+    assert run.outputs() == outputs  # the same resources, updated in place

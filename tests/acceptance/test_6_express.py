@@ -9,7 +9,7 @@ import pytest
 
 from local import acceptance
 from local.acceptance import IMAGE_BUCKET
-from tests.acceptance.conftest import outputs_of, wait_for
+from tests.acceptance.conftest import wait_for
 from tests.acceptance.test_4_logs import json_lines, log_lines
 
 STACK = f"{acceptance.STACK}-express"
@@ -21,7 +21,7 @@ def express_stack(run):
     acceptance.deploy(
         run.account, run.workspace, STACK, WorkflowType="EXPRESS", UploadPrefix=PREFIX
     )
-    yield outputs_of(run, STACK)
+    yield run.outputs(STACK)
     acceptance.delete(run.account, STACK)
 
 
