@@ -124,6 +124,18 @@ def pick_images(data_dir: Path, count: int, seed: int) -> list[tuple[Path, str]]
     return [(data_dir / "test" / entry.path, cifar.CLASSES[entry.label]) for entry in chosen]
 
 
+def chosen_images(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The data (`training.etl`: downloaded or generated once) and the run's test images."""
+    etl.prepare(
+        args.workdir / "data",
+        archive=args.archive,
+        md5=args.md5,
+        synthetic=args.synthetic,
+        seed=args.seed,
+    )
+    return pick_images(args.workdir / "data", args.images, args.seed)
+
+
 def moto_config(real_endpoint: bool) -> dict:
     """moto executes the ASL; with a real endpoint, sagemaker-runtime passes through to AWS."""
     config = dict(workflow.EXECUTE_ASL)
@@ -301,17 +313,10 @@ def run(args: argparse.Namespace) -> int:
     """Exit status: 0 unless the workflow itself broke (low confidence is the workflow working)."""
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # it logs each failed execution
     try:
-        etl.prepare(
-            args.workdir / "data",
-            archive=args.archive,
-            md5=args.md5,
-            synthetic=args.synthetic,
-            seed=args.seed,
-        )
+        images = chosen_images(args)
     except TrainingError as error:  # no download, bad checksum, truncated archive...
         print(f"error: {error}", file=sys.stderr)
         return 2
-    images = pick_images(args.workdir / "data", args.images, args.seed)
     if args.backfill:
         return run_backfill_demo(args, images)
     with ExitStack() as stack:
