@@ -20,7 +20,7 @@ endif
 GUIDED ?= $(shell grep -q 'EndpointName=' samconfig.toml || echo first-deploy)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format validate build invoke acceptance deploy delete bench clean
+.PHONY: help demo test lint format validate scan build invoke acceptance deploy delete bench clean
 
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  make %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -47,6 +47,19 @@ format: $(BIN)/.installed ## ruff's fixes and formatting, applied
 
 validate: $(BIN)/.installed ## sam validate --lint (which runs cfn-lint)
 	$(BIN)/sam validate --lint
+
+# checkov pins boto3 1.35, which the project's virtualenv cannot hold: it runs from a virtualenv of
+# its own, every package of its tree pinned. cfn-lint's serverless rules are in the project's.
+SCAN_VENV := .venv-scan
+SCAN_REQUIREMENTS := tests/template/scan/requirements.txt
+$(SCAN_VENV)/.installed: $(SCAN_REQUIREMENTS)
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet --no-deps -r $(SCAN_REQUIREMENTS)
+	touch $@
+
+scan: $(BIN)/.installed $(SCAN_VENV)/.installed ## policy scanners on the translated template; fails on a finding not accepted (ARGS=--template PATH)
+	$(BIN)/python -m tests.template.scan --checkov $(SCAN_VENV)/bin/checkov $(ARGS)
 
 build: $(BIN)/.installed ## sam build: the functions and the layer, into .aws-sam/build
 	$(BIN)/sam build
@@ -77,4 +90,4 @@ bench: $(BIN)/.installed ## the figures the project holds itself to (ARGS="--onl
 	$(BIN)/python -m bench $(ARGS)
 
 clean: ## remove the virtualenv and the build and tool caches
-	rm -rf $(VENV) $(LOCALSTACK_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCALSTACK_VENV) $(SCAN_VENV) .aws-sam .pytest_cache .ruff_cache
