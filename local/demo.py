@@ -54,7 +54,7 @@ from local.emulation.endpoint import ModelEndpoint
 from local.model.classifier import ensure_model
 from operations import backfill
 from operations.cli import progress_display
-from operations.review import peek
+from operations.reviewing import Reviewer
 from training import etl, report
 from training.common import cifar, lst
 from training.common.errors import TrainingError
@@ -226,7 +226,8 @@ def review_queue(sqs) -> ReviewQueue:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
-    first = [json.loads(message["Body"]) for message in peek(sqs, url, 1)]
+    reviewer = Reviewer(sqs, None, None, url, workflow.IMAGE_BUCKET, "", wait_seconds=0)
+    first = [json.loads(held.message["Body"]) for held in reviewer.peek(1)]
     return ReviewQueue(int(attributes["ApproximateNumberOfMessages"]), (first or [None])[0])
 
 

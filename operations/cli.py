@@ -20,15 +20,21 @@ def denied_or_none(error: ClientError, action: str) -> OperationError | None:
     return None
 
 
+def printable(text: str) -> str:
+    """`text` with each character a terminal acts on or hides (escape sequences, line breaks,
+    bidirectional overrides) written as its Python escape: names chosen by uploaders cannot
+    recolour, rewrite or add lines of what a command prints."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def run(command: Callable[[], str]) -> int:
-    """Run a command; print its output, or its error as one line on stderr (status 1)."""
+    """Run a command; print its output, or its error as one line on stderr (status 1). Each
+    line printed is made printable; a value in it should be so already (see `printable`), or a
+    line break inside it would print as two lines."""
     try:
-        print(command())
-    except OperationError as error:
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as error:
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("\n".join(printable(line) for line in command().split("\n")))
+    except (OperationError, ClientError, BotoCoreError) as error:
+        print(f"error: {type(error).__name__}: {printable(str(error))}", file=sys.stderr)
         return 1
     return 0
 

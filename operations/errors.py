@@ -66,3 +66,36 @@ class NothingToBackfill(OperationError):
 
 class StillRunning(OperationError):
     """The command stopped waiting for a backfill that goes on (exit status 3)."""
+
+
+class InvalidAnswer(OperationError):
+    """A review answer the ground truth cannot take: a label other than bicycle, motorcycle or
+    neither, or a time spent that is not a number from 0."""
+
+
+class DiscardRefused(OperationError):
+    """`discard` of a review item: only a message that is not ours may be deleted unanswered."""
+
+
+class HeldFileUnreadable(OperationError):
+    """The file that keeps the command line's held item is not one it wrote (corrupt, cut
+    short): `release` removes it; the item it held comes back when its hold runs out."""
+
+
+class ImageNotFound(OperationError):
+    """A review item's image is not in the image bucket, or was replaced since the model
+    classified it (its etag differs)."""
+
+
+class ImageTooLarge(OperationError):
+    """A review item's image is larger than any image the workflow classifies."""
+
+
+class InvalidReviewRecord(OperationError):
+    """The review record already written for an inference id cannot be read as one: nothing is
+    written over it."""
+
+
+class WaitingMarkerLeft(OperationError):
+    """An answer was recorded and its item left the queue, but the item's waiting marker could
+    not be deleted: the waited-too-long alarm would count it."""

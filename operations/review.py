@@ -1,12 +1,16 @@
-"""Review the images the model was unsure about: list what waits, take one, record your answer.
+"""Review what the model was unsure about, and the audits, from a terminal.
 
-    python -m operations.review list                 # what waits, with a link to each image
-    python -m operations.review take                 # hold one item, so nobody else gets it
-    python -m operations.review done motorcycle      # record your label; the item leaves the queue
+    python -m operations.review list                 # what waits, hiding nothing from others
+    python -m operations.review take                 # hold one item and save its image
+    python -m operations.review done motorcycle      # your answer, recorded once; the item leaves
     python -m operations.review release              # give the held item back, unanswered
+    python -m operations.review discard              # delete a held message that is not ours
 
-The queue is the stack's `ReviewQueueUrl` output (`--queue-url`, or REVIEW_QUEUE_URL). `done`
-writes one JSON line under `labels/` of the image bucket: the ground truth of later reports.
+The queue and the two buckets are the stack's ReviewQueueUrl, ImageBucketName and
+GroundTruthBucketName outputs (--queue-url, --image-bucket, --ground-truth-bucket, or
+REVIEW_QUEUE_URL, IMAGE_BUCKET_NAME, GROUND_TRUTH_BUCKET). The review itself is
+`operations.reviewing`, which the review page shares; this module only keeps the held item in a
+file between commands and prints.
 """
 
 import argparse
@@ -16,253 +20,232 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from operations.cli import denied_or_none, run
+from operations.cli import printable, run
 from operations.errors import (
     AlreadyHolding,
+    HeldFileUnreadable,
     HoldExpired,
-    InvalidReviewItem,
+    ImageNotFound,
+    ImageTooLarge,
     NothingHeld,
     NothingToReview,
-    QueueNotFound,
+    WaitingMarkerLeft,
 )
-from training.common.cifar import CLASSES
+from operations.reviewing import LABELS, Held, Reviewer, ReviewItem, Unreadable
 
-LABELS = (*CLASSES, "neither")  # a person may see something that is neither
-PEEK_SECONDS = 30  # `list` hides what it reads at most this long, then gives it back at once
 HELD_FILE = Path.home() / ".scones-unlimited" / "review-held.json"
-QUEUE_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
-HOLD_GONE = {"ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"}
+MAX_HOLD_SECONDS = 43_200  # SQS holds a message at most 12 hours
+IMAGE_SUFFIXES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}  # from the bytes, not the key
+OTHER_SUFFIX = ".img"
 
 
-@dataclass
-class ReviewItem:
-    """One message of the review queue, as the state machine wrote it."""
+@dataclass(frozen=True)
+class Kept:
+    """What the held file keeps between `take` and `done`: the message as SQS gave it."""
 
-    s3_bucket: str
-    s3_key: str
-    etag: str | None
-    inferences: list[float]
-    execution_id: str
-    sent_at: float  # seconds since the epoch
-
-    @property
-    def label(self) -> str:
-        return CLASSES[self.inferences.index(self.confidence)]
-
-    @property
-    def confidence(self) -> float:
-        return max(self.inferences)
+    message: dict[str, Any]
+    received_at: float
+    held_until: float
 
 
-def review_item(message: dict[str, Any]) -> ReviewItem:
-    """The item a queue message holds; InvalidReviewItem for anything else."""
+def keep_file(path: Path, message: dict[str, Any], received_at: float, hold: int) -> None:
+    """Write the held file (readable by its owner only), whole or not at all."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kept = {"message": message, "received_at": received_at, "held_until": received_at + hold}
+    partial = path.with_name(f"{path.name}.partial")
+    partial.touch(mode=0o600)
+    partial.write_text(json.dumps(kept))
+    partial.replace(path)
+
+
+def kept(path: Path) -> Kept:
+    """The held file's content; NothingHeld without one, HeldFileUnreadable for one that is
+    not what `take` wrote."""
     try:
-        body = json.loads(message["Body"])
-        sent_at = int(message["Attributes"]["SentTimestamp"]) / 1000
-        return ReviewItem(
-            body["s3_bucket"],
-            body["s3_key"],
-            body.get("etag"),
-            [float(p) for p in body["inferences"]],
-            body["execution_id"],
-            sent_at,
-        )
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise InvalidReviewItem(f"message {message.get('MessageId')}: {error!r}") from None
+        content = json.loads(path.read_text())
+        found = Kept(content["message"], float(content["received_at"]), content["held_until"])
+        if not all(isinstance(found.message.get(k), str) for k in ("MessageId", "ReceiptHandle")):
+            raise ValueError("no message id or receipt handle")
+        float(found.held_until)
+    except FileNotFoundError:
+        raise NothingHeld("take an item first") from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        raise HeldFileUnreadable(
+            f"{path} ({type(error).__name__}): `release` removes it; the item it held comes back "
+            "to the queue when its hold runs out"
+        ) from None
+    return found
 
 
-def receive(sqs: Any, queue_url: str, count: int, hold_seconds: int) -> list[dict[str, Any]]:
-    """Up to `count` (at most 10) messages, hidden from others for `hold_seconds`."""
-    try:
-        answer = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=count,
-            VisibilityTimeout=hold_seconds,
-            MessageSystemAttributeNames=["SentTimestamp"],
-        )
-    except ClientError as error:
-        raise _queue_error(error, queue_url) from None
-    return answer.get("Messages", [])
+def drop_file(path: Path) -> None:
+    """Forget the held item: the held file and its saved image."""
+    path.unlink(missing_ok=True)
+    for suffix in (*IMAGE_SUFFIXES.values(), OTHER_SUFFIX):
+        image_file(path, suffix).unlink(missing_ok=True)
 
 
-def peek(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` waiting messages, visible to others again as soon as they are read.
-
-    SQS has no read-without-receive: each message is received with a short visibility timeout
-    (so the next receive returns new ones), and all are made visible again at once at the end,
-    even when the listing fails half-way."""
-    messages: list[dict[str, Any]] = []
-    try:
-        while len(messages) < limit:
-            batch = receive(sqs, queue_url, min(10, limit - len(messages)), PEEK_SECONDS)
-            if not batch:
-                break
-            messages += batch
-    finally:
-        give_back(sqs, queue_url, [message["ReceiptHandle"] for message in messages])
-    return messages
+def image_file(held_file: Path, suffix: str) -> Path:
+    return held_file.with_name(f"{held_file.stem}-image{suffix}")
 
 
-def give_back(sqs: Any, queue_url: str, receipt_handles: list[str]) -> None:
-    """Make received messages visible to everyone again, now."""
-    for start in range(0, len(receipt_handles), 10):
-        entries = [
-            {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-            for n, handle in enumerate(receipt_handles[start : start + 10])
-        ]
-        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+def held_item(reviewer: Reviewer, path: Path) -> Held:
+    found = kept(path)
+    return reviewer.held(found.message, found.received_at)
 
 
-def image_link(s3: Any, item: ReviewItem, expires_seconds: int) -> str:
-    """A presigned GET link to the image, valid for `expires_seconds`."""
-    return s3.generate_presigned_url(
-        "get_object",
-        Params={"Bucket": item.s3_bucket, "Key": item.s3_key},
-        ExpiresIn=expires_seconds,
-    )
+def subject(held: Held) -> str:
+    if isinstance(held.content, ReviewItem):
+        return printable(held.content.s3_key)
+    return f"message {held.message_id}"
 
 
-def describe(item: ReviewItem, link: str, now: float) -> str:
-    """One item in a few lines: key, the model's answer, age, link."""
+def describe(held: Held, now: float) -> str:
+    """One item in a line or two. An audit is answered blind: no guess, no confidence."""
+    item = held.content
+    if isinstance(item, Unreadable):
+        return f"unreadable message {held.message_id}: {printable(item.problem)}"
     minutes = max(0, int(now - item.sent_at) // 60)
-    return (
-        f"{item.s3_key}\n  model: {item.label} at {item.confidence:.3f}, waiting {minutes} min"
-        f"\n  image: {link}"
-    )
+    if item.reason == "audit":
+        why = "audit: answer it blind (the model's guess is not shown)"
+    else:
+        why = f"below the threshold: the model says {item.label} at {item.confidence:.3f}"
+    return f"{printable(item.s3_key)}\n  {why}; waiting {minutes} min"
 
 
-def list_items(clients: dict[str, Any], args: argparse.Namespace) -> str:
-    messages = peek(clients["sqs"], args.queue_url, args.max)
+def list_items(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    held = reviewer.peek(args.max)
     now = time.time()
-    lines = [listed(clients["s3"], message, args.link_expires, now) for message in messages]
-    more = " (or more: --max)" if len(messages) == args.max else ""
-    return "\n".join([f"{len(messages)} waiting for review{more}", *lines])
+    more = " (or more: --max)" if len(held) == args.max else ""
+    return "\n".join([f"{len(held)} waiting for review{more}", *(describe(h, now) for h in held)])
 
 
-def listed(s3: Any, message: dict[str, Any], link_expires: int, now: float) -> str:
-    """One message as `list` shows it; one that is no review item is named, not hidden."""
-    try:
-        item = review_item(message)
-    except InvalidReviewItem as error:
-        return f"InvalidReviewItem: {error}"
-    return describe(item, image_link(s3, item, link_expires), now)
-
-
-def take(clients: dict[str, Any], args: argparse.Namespace) -> str:
+def take(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    lines = []
     if args.held_file.exists():
-        raise AlreadyHolding(f"finish it first: done LABEL, or release ({args.held_file})")
-    messages = receive(clients["sqs"], args.queue_url, 1, args.hold)
-    if not messages:
+        if kept(args.held_file).held_until > time.time():
+            raise AlreadyHolding(
+                f"finish it first: done LABEL, release or discard ({args.held_file})"
+            )
+        drop_file(args.held_file)
+        lines.append("(your previous hold had run out: that item is back in the queue)")
+    held = reviewer.take(args.hold)
+    if held is None:
         raise NothingToReview("no item is waiting (others may hold some)")
+    keep_file(args.held_file, held.message, held.received_at, args.hold)
+    lines.append(f"held for {args.hold} s: {describe(held, held.received_at)}")
+    if isinstance(held.content, Unreadable):
+        lines.append("  not a review item: discard it, or release it")
+    else:
+        lines.append(f"  image: {save_image(reviewer, held.content, args.held_file)}")
+        lines.append(f"  answer: done {'|'.join(LABELS)}, or release")
+    return "\n".join(lines)
+
+
+def save_image(reviewer: Reviewer, item: ReviewItem, held_file: Path) -> str:
+    """The image, saved beside the held file (its owner's only); or why it could not be."""
     try:
-        item = review_item(messages[0])
-    except InvalidReviewItem:
-        give_back(clients["sqs"], args.queue_url, [messages[0]["ReceiptHandle"]])
+        image = reviewer.image(item)
+    except (ImageNotFound, ImageTooLarge) as error:
+        return f"not shown: {type(error).__name__}: {printable(str(error))}"
+    suffix = next((s for sig, s in IMAGE_SUFFIXES.items() if image.startswith(sig)), OTHER_SUFFIX)
+    path = image_file(held_file, suffix)
+    path.touch(mode=0o600)
+    path.write_bytes(image)
+    return printable(str(path))
+
+
+def done(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    held = held_item(reviewer, args.held_file)
+    spent = max(0.0, time.time() - held.received_at)
+    try:
+        answer = reviewer.answer(held, args.label, spent)
+    except (HoldExpired, WaitingMarkerLeft):  # the item is no longer this reviewer's
+        drop_file(args.held_file)
         raise
-    held = {"receipt_handle": messages[0]["ReceiptHandle"], "message": messages[0]}
-    args.held_file.parent.mkdir(parents=True, exist_ok=True)
-    args.held_file.write_text(json.dumps(held))
-    link = image_link(clients["s3"], item, args.link_expires)
-    return f"held for {args.hold} s:\n{describe(item, link, time.time())}"
-
-
-def held_message(held_file: Path) -> dict[str, Any]:
-    if not held_file.exists():
-        raise NothingHeld("take an item first")
-    return json.loads(held_file.read_text())
-
-
-def label_record(item: ReviewItem, label: str, labelled_at: datetime) -> dict[str, Any]:
-    """The JSON line `done` writes: what the model said and what the person said."""
-    return {
-        "s3_bucket": item.s3_bucket,
-        "s3_key": item.s3_key,
-        "etag": item.etag,
-        "inferences": item.inferences,
-        "model_label": item.label,
-        "label": label,
-        "labelled_at": labelled_at.isoformat(timespec="seconds"),
-        "execution_id": item.execution_id,
-    }
-
-
-def done(clients: dict[str, Any], args: argparse.Namespace) -> str:
-    held = held_message(args.held_file)
-    item = review_item(held["message"])
-    keep_holding(clients["sqs"], args.queue_url, held["receipt_handle"], args.hold)
-    labelled_at = datetime.now(UTC)
-    key = f"{args.labels_prefix}{labelled_at:%Y/%m/%d}/{held['message']['MessageId']}.jsonl"
-    line = json.dumps(label_record(item, args.label, labelled_at), ensure_ascii=False) + "\n"
-    clients["s3"].put_object(
-        Bucket=item.s3_bucket, Key=key, Body=line.encode(), ContentType="application/x-ndjson"
-    )
-    clients["sqs"].delete_message(QueueUrl=args.queue_url, ReceiptHandle=held["receipt_handle"])
-    args.held_file.unlink()
-    return f"{item.s3_key}: labelled {args.label} in s3://{item.s3_bucket}/{key}"
-
-
-def release(clients: dict[str, Any], args: argparse.Namespace) -> str:
-    held = held_message(args.held_file)
-    keep_holding(clients["sqs"], args.queue_url, held["receipt_handle"], 0)
-    args.held_file.unlink()
-    return f"{review_item(held['message']).s3_key}: released, unanswered"
-
-
-def keep_holding(sqs: Any, queue_url: str, receipt_handle: str, seconds: int) -> None:
-    """Set the held item's hold; HoldExpired when it was lost (another reviewer may have it)."""
-    try:
-        sqs.change_message_visibility(
-            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+    drop_file(args.held_file)
+    where = f"s3://{reviewer.ground_truth_bucket}/"
+    if answer.already_answered:
+        return (
+            f"{subject(held)}: already answered {answer.label} by {printable(answer.reviewer)} "
+            f"({where}{answer.record_key}); your answer was not recorded; the item left the queue"
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] in HOLD_GONE:
-            raise HoldExpired("take it again; nothing was recorded") from None
-        raise _queue_error(error, queue_url) from None
+    return (
+        f"{subject(held)}: {answer.label}, recorded in {where}{answer.record_key} "
+        f"and {where}{answer.line_key}"
+    )
 
 
-def _queue_error(error: ClientError, queue_url: str) -> Exception:
-    if error.response["Error"]["Code"] in QUEUE_GONE:
-        return QueueNotFound(f"no queue at {queue_url}")
-    return denied_or_none(error, f"use the queue {queue_url}") or error
+def release(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    try:
+        held = held_item(reviewer, args.held_file)
+    except HeldFileUnreadable:
+        drop_file(args.held_file)
+        return (
+            f"{args.held_file} was unreadable: removed; its item comes back when its hold runs out"
+        )
+    drop_file(args.held_file)
+    try:
+        reviewer.give_back(held)
+    except HoldExpired:
+        return f"{subject(held)}: your hold had already run out; nothing to give back"
+    return f"{subject(held)}: released, unanswered"
 
 
-COMMANDS = {"list": list_items, "take": take, "done": done, "release": release}
+def discard(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    held = held_item(reviewer, args.held_file)
+    try:
+        reviewer.discard(held)
+    except HoldExpired:
+        drop_file(args.held_file)
+        raise
+    drop_file(args.held_file)
+    return f"{subject(held)} discarded: {printable(held.content.problem)}"
+
+
+COMMANDS = {"list": list_items, "take": take, "done": done, "release": release, "discard": discard}
+
+
+def hold_seconds(text: str) -> int:
+    seconds = int(text)
+    if not 1 <= seconds <= MAX_HOLD_SECONDS:
+        raise argparse.ArgumentTypeError(f"from 1 to {MAX_HOLD_SECONDS} seconds")
+    return seconds
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m operations.review", description=__doc__.split("\n")[0]
     )
-    parser.add_argument(
-        "--queue-url",
-        default=os.environ.get("REVIEW_QUEUE_URL"),
-        help="the stack's ReviewQueueUrl output (default: $REVIEW_QUEUE_URL)",
-    )
+    for option, variable, output in (
+        ("--queue-url", "REVIEW_QUEUE_URL", "ReviewQueueUrl"),
+        ("--image-bucket", "IMAGE_BUCKET_NAME", "ImageBucketName"),
+        ("--ground-truth-bucket", "GROUND_TRUTH_BUCKET", "GroundTruthBucketName"),
+    ):
+        help_text = f"the stack's {output} output (default: ${variable})"
+        parser.add_argument(option, default=os.environ.get(variable), help=help_text)
     parser.add_argument("--region", help="the queue's region (default: your AWS configuration)")
     parser.add_argument("--held-file", type=Path, default=HELD_FILE, help=f"({HELD_FILE})")
+    parser.add_argument(
+        "--wait-seconds", type=int, default=1, help="each receive waits for items this long (1)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="what waits, without hiding it from others")
     listing.add_argument("--max", type=int, default=50, help="items to show at most (50)")
     taking = commands.add_parser("take", help="hold one item, so no other reviewer gets it")
-    finishing = commands.add_parser("done", help="record your label for the held item")
+    taking.add_argument("--hold", type=hold_seconds, default=900, help="seconds to hold it (900)")
+    finishing = commands.add_parser("done", help="record your answer for the held item")
     finishing.add_argument("label", choices=LABELS)
-    finishing.add_argument("--labels-prefix", default="labels/", help="under the image bucket")
     commands.add_parser("release", help="give the held item back unanswered")
-    for sub in (listing, taking):
-        sub.add_argument("--link-expires", type=int, default=3600, help="link lifetime, s (3600)")
-    for sub in (taking, finishing):
-        sub.add_argument("--hold", type=int, default=900, help="seconds to hold the item (900)")
+    commands.add_parser("discard", help="delete the held message: one that is not a review item")
     args = parser.parse_args(argv)
-    if not args.queue_url:
-        parser.error("--queue-url is required (or set REVIEW_QUEUE_URL)")
+    for option in ("queue_url", "image_bucket", "ground_truth_bucket"):
+        if not getattr(args, option):
+            parser.error(f"--{option.replace('_', '-')} is required (or its variable)")
     return args
 
 
@@ -271,9 +254,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> str:
         session = boto3.session.Session(region_name=args.region)
-        s3 = session.client("s3", config=Config(signature_version="s3v4"))  # expiring links
-        clients = {"sqs": session.client("sqs"), "s3": s3}
-        return COMMANDS[args.command](clients, args)
+        reviewer = Reviewer(
+            session.client("sqs"),
+            session.client("s3"),
+            session.client("sts"),
+            args.queue_url,
+            args.image_bucket,
+            args.ground_truth_bucket,
+            wait_seconds=args.wait_seconds,
+        )
+        return COMMANDS[args.command](reviewer, args)
 
     return run(command)
 
