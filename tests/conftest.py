@@ -40,6 +40,8 @@ os.environ.update(
     IMAGE_BUCKET_NAME="scones-unlimited-images",  # the bucket the sample events name
     ENDPOINT_NAME="scones-test-endpoint",
     CONFIDENCE_THRESHOLD="0.90",
+    AUDIT_SAMPLE_PERCENT="0",  # no audit by chance: a test that wants one chooses it
+    GROUND_TRUTH_BUCKET="scones-unlimited-ground-truth",
     STACK_NAME="test-stack",
 )
 

@@ -1,9 +1,12 @@
 """ClassifyImage: ask the SageMaker endpoint how likely the image is a bicycle or a motorcycle.
 
-The image bytes go to the endpoint and no further: the response carries only the inferences.
+The image bytes go to the endpoint and no further: the response carries only the inferences,
+and the inference id sent with them, which names this inference in the endpoint's data capture
+(`eventMetadata.inferenceId`) and in the answer a reviewer gives about it.
 """
 
 from typing import Any
+from uuid import uuid4
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -42,21 +45,35 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     bucket, key = required_string(payload, "s3_bucket"), required_string(payload, "s3_key")
     image = decode_base64(required_string(payload, "image_data"))
     content_type = content_type_of(image)
-    inferences = invoke_endpoint(endpoint_name, image, content_type)
-    logger.info("Image classified", extra={"s3_key": key, "inferences": inferences})
+    inference_id = str(uuid4())  # fresh for every invocation: a retried task gets a new one
+    inferences = invoke_endpoint(endpoint_name, image, content_type, inference_id)
+    logger.info(
+        "Image classified",
+        extra={"s3_key": key, "inferences": inferences, "inference_id": inference_id},
+    )
     return response(
-        {"s3_bucket": bucket, "s3_key": key, "content_type": content_type, "inferences": inferences}
+        {
+            "s3_bucket": bucket,
+            "s3_key": key,
+            "content_type": content_type,
+            "inferences": inferences,
+            "inference_id": inference_id,
+        }
     )
 
 
-def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> list[float]:
-    """The endpoint's [p_bicycle, p_motorcycle]; EndpointError when it refuses or is unreachable."""
+def invoke_endpoint(
+    endpoint_name: str, image: bytes, content_type: str, inference_id: str
+) -> list[float]:
+    """The endpoint's [p_bicycle, p_motorcycle]; EndpointError when it refuses or is unreachable.
+    botocore's own retries resend the same InferenceId: one inference, one id."""
     try:
         answer = sagemaker_runtime.invoke_endpoint(
             EndpointName=endpoint_name,
             ContentType=content_type,
             Accept="application/json",
             Body=image,
+            InferenceId=inference_id,
         )
         body = answer["Body"].read()  # inside the try: a body can stall or break mid-stream
     except ClientError as error:

@@ -8,6 +8,8 @@ Failures come back as the real service's errors (`ValidationError`, `ModelError`
 callers' error handling is exercised too. With `capture_dir`, every answered request is
 also written as SageMaker data capture writes it to S3, for the monitoring report; a capture
 that cannot be written is logged and the inference answered all the same, as SageMaker does.
+A request's `InferenceId` (header `X-Amzn-SageMaker-Inference-Id`, checked against the
+service's constraints) is recorded as SageMaker records it: `eventMetadata.inferenceId`.
 
     with ModelEndpoint(predictor, endpoint_name="image-classification") as endpoint:
         boto3.client("sagemaker-runtime", endpoint_url=endpoint.url).invoke_endpoint(...)
@@ -29,6 +31,11 @@ from training.common.capture import capture_record
 ACCOUNT_ID = "123456789012"  # the account the local stand-ins (moto) use
 IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
 INVOCATIONS_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
+# The service's constraint on InferenceId: 1 to 64 characters, `\A\S[\p{Print}]*\z` in
+# botocore's model, a Java pattern whose classes are ASCII: the first any but whitespace, the
+# rest printable ASCII.
+INFERENCE_ID = re.compile(r"[^ \t\n\x0b\f\r][\x20-\x7e]{0,63}")
 logger = logging.getLogger(__name__)
 
 
@@ -50,6 +57,15 @@ def model_error(original_status: int, original_message: str) -> Answer:
         "OriginalStatusCode": original_status,
     }
     return error_answer(424, "ModelError", fields)
+
+
+def invalid_inference_id(inference_id: str) -> Answer:
+    message = (
+        f"1 validation error detected: Value '{inference_id}' at 'inferenceId' failed to satisfy"
+        " constraint: Member must have length less than or equal to 64 and satisfy regular"
+        r" expression pattern: \A\S[\p{Print}]*\z"
+    )
+    return error_answer(400, "ValidationError", {"message": message})
 
 
 def unknown_operation(method: str, path: str) -> Answer:
@@ -76,9 +92,19 @@ class DataCapture:
             self._files[hour] = self.folder / hour / name
         return self._files[hour]
 
-    def write(self, content_type: str, body: bytes, output: str) -> None:
+    def write(
+        self, content_type: str, body: bytes, output: str, inference_id: str | None = None
+    ) -> None:
         when = datetime.now(UTC)
-        line = json.dumps(capture_record(content_type, body, output, when)) + "\n"
+        record = capture_record(content_type, body, output, when)
+        if inference_id is not None:  # where SageMaker puts the caller's id, beside its own
+            event = record["eventMetadata"]
+            record["eventMetadata"] = {
+                "eventId": event["eventId"],
+                "inferenceId": inference_id,
+                "inferenceTime": event["inferenceTime"],
+            }
+        line = json.dumps(record) + "\n"
         with self._lock:
             path = self._file_for(when)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,12 +140,17 @@ class ModelEndpoint(LoopbackService):
         if match is None:
             return unknown_operation(request.method, request.path)
         content_type = request.headers.get("Content-Type", "")
-        return self.invoke(unquote(match["name"]), content_type, request.body)
+        inference_id = request.headers.get(INFERENCE_ID_HEADER)
+        return self.invoke(unquote(match["name"]), content_type, request.body, inference_id)
 
-    def invoke(self, endpoint_name: str, content_type: str, body: bytes) -> Answer:
+    def invoke(
+        self, endpoint_name: str, content_type: str, body: bytes, inference_id: str | None = None
+    ) -> Answer:
         """InvokeEndpoint's logic, without HTTP: the answer for one request."""
         if endpoint_name != self.endpoint_name:
             return endpoint_not_found(endpoint_name)
+        if inference_id is not None and not INFERENCE_ID.fullmatch(inference_id):
+            return invalid_inference_id(inference_id)
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type not in IMAGE_CONTENT_TYPES:
             accepted = ", ".join(sorted(IMAGE_CONTENT_TYPES))
@@ -128,7 +159,7 @@ class ModelEndpoint(LoopbackService):
         if isinstance(output, Answer):
             return output
         if self.capture is not None:
-            self._capture(content_type, body, output)
+            self._capture(content_type, body, output, inference_id)
         headers = {
             "Content-Type": "application/json",
             "x-Amzn-Invoked-Production-Variant": self.variant_name,
@@ -148,9 +179,11 @@ class ModelEndpoint(LoopbackService):
         except (TypeError, ValueError):
             return model_error(500, f"the model answered {probabilities!r}, not probabilities")
 
-    def _capture(self, content_type: str, body: bytes, output: str) -> None:
+    def _capture(
+        self, content_type: str, body: bytes, output: str, inference_id: str | None
+    ) -> None:
         """Capture never fails an inference (nor does SageMaker's): a failed write is logged."""
         try:
-            self.capture.write(content_type, body, output)
+            self.capture.write(content_type, body, output, inference_id)
         except OSError as error:
             logger.warning("data capture not written to %s: %s", self.capture.folder, error)

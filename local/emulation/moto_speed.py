@@ -1,9 +1,10 @@
 """moto's Step Functions interpreter, made to keep what it rebuilds for every task and every
 execution. moto 5.2.5 (pinned) creates a boto3 client, and so a new connection, for every Task
-(Lambda, the review queue's SQS send, the backfill's child executions), and parses the
-definition with its pure-Python ANTLR parser for every execution: together more than half of a
-local execution (`make bench`: 12x the direct calls before, 5x after). Nothing here changes what
-an execution does, only how often the interpreter builds the same thing.
+(Lambda, the review queue's SQS send, the SDK calls to S3 and CloudWatch, the backfill's child
+executions), and parses the definition with its pure-Python ANTLR parser for every execution:
+together more than half of a local execution (`make bench`: 12x the direct calls before, 5x
+after). Nothing here changes what an execution does, only how often the interpreter builds the
+same thing.
 
 Each patch names the moto internal it relies on; a moto upgrade must check them.
 """
@@ -21,9 +22,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials i
     StateCredentials,
 )
 
-# `state_task_service_sqs` and `_sfn` import `boto_client_for`; `state_task_service_callback`
-# polls a `.sync` child every `_DELAY_SECONDS_SYNC_CONDITION_CHECK` seconds (0.5 s in moto).
+# `state_task_service_sqs`, `_sfn` and `_aws_sdk` import `boto_client_for`;
+# `state_task_service_callback` polls a `.sync` child every `_DELAY_SECONDS_SYNC_CONDITION_CHECK`
+# seconds (0.5 s in moto).
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
     state_task_service_callback,
     state_task_service_sfn,
     state_task_service_sqs,
@@ -54,6 +57,7 @@ def reuse_interpreter_work() -> None:
     lambda_eval_utils.boto_client_for = _shared_client
     state_task_service_sqs.boto_client_for = _shared_client  # the review queue's send
     state_task_service_sfn.boto_client_for = _shared_client  # the backfill's child executions
+    state_task_service_aws_sdk.boto_client_for = _shared_client  # waiting markers, lost counts
     # `.sync` checks a child's status every 0.5 s. Every 50 ms keeps a backfill's wait short
     # without its polls crowding out the children: with four children polling every 10 ms, the
     # polls took most of the interpreter (`make bench`, backfill: 0.39x at 10 ms, 0.64-0.72x

@@ -29,6 +29,11 @@ def properties(logical_id: str) -> dict[str, Any]:
     return template()["Resources"][logical_id]["Properties"]
 
 
+def globals_environment() -> dict[str, Any]:
+    """The variables every function gets (Globals), as written in the template."""
+    return template()["Globals"]["Function"]["Environment"]["Variables"]
+
+
 def parameter_defaults() -> dict[str, str]:
     """Every parameter that has a default, as the string CloudFormation would substitute."""
     parameters = template()["Parameters"]

@@ -35,10 +35,14 @@ FUNCTIONS = {
     "ClassifyImageFunction": "functions.classify_image.app",
     "FilterInferencesFunction": "functions.filter_inferences.app",
 }
+# Not a task of the workflow: on a schedule, the age of the oldest review item (template.yaml).
+CHECK_FUNCTION = ("CheckWaitingReviewsFunction", "functions.check_waiting_reviews.app")
 # Service integrations the ASL names by placeholder (template.yaml builds each for its partition).
 SERVICE_INTEGRATIONS = {
     "LambdaInvoke": "arn:aws:states:::lambda:invoke",
     "SqsSendMessage": "arn:aws:states:::sqs:sendMessage",
+    "AwsSdkS3PutObject": "arn:aws:states:::aws-sdk:s3:putObject",
+    "AwsSdkCloudWatchPutMetricData": "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
 }
 BACKFILL_SERVICE_INTEGRATIONS = {
     "S3ListObjectsV2": "arn:aws:states:::s3:listObjectsV2",
@@ -46,12 +50,14 @@ BACKFILL_SERVICE_INTEGRATIONS = {
     "StartExecutionSync": "arn:aws:states:::states:startExecution.sync:2",
 }
 BACKFILL_RESULTS_BUCKET = "scones-unlimited-backfill-results"  # stack-owned on AWS
+GROUND_TRUTH_BUCKET = "scones-unlimited-ground-truth"  # stack-owned on AWS
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 EXECUTE_ASL = {"stepfunctions": {"execute_state_machine": True}}  # moto config
 IMAGE_BUCKET = "scones-unlimited-images"  # the bucket the sample events name
 LOCAL_ENDPOINT_NAME = "local-image-classifier"
 LOCAL_STACK_NAME = "local"  # the metrics' stack dimension in local runs
 REVIEW_QUEUE = "ReviewQueue"  # its logical id in template.yaml
+GROUND_TRUTH = "GroundTruthBucket"  # its logical id in template.yaml
 
 
 def load_handlers() -> dict[str, Handler]:
@@ -70,7 +76,8 @@ def load_handlers() -> dict[str, Handler]:
 def function_environment(
     *, region: str, endpoint_name: str, threshold: float | None = None
 ) -> dict[str, str]:
-    """What template.yaml gives the functions (Globals and each function's own variables)."""
+    """What template.yaml gives the functions (Globals and each function's own variables), with
+    its parameters' defaults."""
     return {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -82,6 +89,8 @@ def function_environment(
         "CONFIDENCE_THRESHOLD": str(
             template.confidence_threshold() if threshold is None else threshold
         ),
+        "AUDIT_SAMPLE_PERCENT": template.parameter_defaults()["AuditSamplePercent"],
+        "GROUND_TRUTH_BUCKET": GROUND_TRUTH_BUCKET,
         "STACK_NAME": LOCAL_STACK_NAME,
     }
 
@@ -93,7 +102,13 @@ def function_arns(region: str) -> dict[str, str]:
 def definition_substitutions(region: str, review_queue_url: str, threshold: str) -> dict[str, str]:
     """What template.yaml's DefinitionSubstitutions give the ASL, in moto's partition."""
     arns = {f"{name}Arn": arn for name, arn in function_arns(region).items()}
-    review = {"ReviewQueueUrl": review_queue_url, "ConfidenceThreshold": threshold}
+    review = {
+        "ReviewQueueUrl": review_queue_url,
+        "ConfidenceThreshold": threshold,
+        "GroundTruthBucketName": GROUND_TRUTH_BUCKET,
+        "MetricsNamespace": template.globals_environment()["POWERTOOLS_METRICS_NAMESPACE"],
+        "StackName": LOCAL_STACK_NAME,
+    }
     return arns | SERVICE_INTEGRATIONS | review
 
 
@@ -116,13 +131,27 @@ def create_review_queue(sqs: Any) -> str:
     return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
+def create_ground_truth_bucket(s3: Any, region: str) -> None:
+    """The template's ground-truth bucket in moto, versioned as the template says. Idempotent."""
+    try:
+        s3.create_bucket(Bucket=GROUND_TRUTH_BUCKET, **bucket_location(region))
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        return
+    versioning = template.properties(GROUND_TRUTH)["VersioningConfiguration"]
+    s3.put_bucket_versioning(
+        Bucket=GROUND_TRUTH_BUCKET, VersioningConfiguration={"Status": versioning["Status"]}
+    )
+
+
 def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClassification") -> str:
-    """Create the state machine from the ASL file; moto rejects a definition it cannot parse.
+    """Create the state machine from the ASL file, and the review queue and ground-truth bucket
+    it writes to; moto rejects a definition it cannot parse.
 
     The threshold is the functions' own (`CONFIDENCE_THRESHOLD`), as the template passes its
     one parameter to both."""
     moto_speed.reuse_interpreter_work()
     sqs = boto3.client("sqs", region_name=region)
+    create_ground_truth_bucket(boto3.client("s3", region_name=region), region)
     threshold = os.environ.get("CONFIDENCE_THRESHOLD") or str(template.confidence_threshold())
     substitutions = definition_substitutions(region, create_review_queue(sqs), threshold)
     created = stepfunctions.create_state_machine(

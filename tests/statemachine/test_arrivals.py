@@ -2,6 +2,7 @@
 EventBridge (the template's own rule), the local bridge starts the real state machine, and a
 low-confidence image lands in the review queue (the template's FIFO queue) once."""
 
+import base64
 import itertools
 import json
 from pathlib import Path
@@ -46,12 +47,33 @@ class Arrivals:
     def executions(self) -> list[dict]:
         return self.stepfunctions.list_executions(stateMachineArn=self.arn)["executions"]
 
+    def waiting_markers(self) -> dict[str, dict]:
+        """Inference id -> the review message its `waiting/` marker holds."""
+        bucket = workflow.GROUND_TRUTH_BUCKET
+        listed = self.s3.list_objects_v2(Bucket=bucket, Prefix="waiting/").get("Contents", [])
+        return {
+            item["Key"].removeprefix("waiting/"): json.loads(
+                self.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            )
+            for item in listed
+        }
+
     def review_items(self) -> list[dict]:
         """Every message of the review queue (received, so a test reads each once)."""
         messages = self.sqs.receive_message(
             QueueUrl=self.review_queue_url, MaxNumberOfMessages=10
         ).get("Messages", [])
         return [json.loads(message["Body"]) for message in messages]
+
+
+def inference_ids_of(image: bytes, records: list[dict]) -> list[str]:
+    """The inference ids the endpoint captured for these image bytes, oldest first."""
+    sent = base64.b64encode(image).decode()
+    return [
+        record["eventMetadata"]["inferenceId"]
+        for record in records
+        if record["captureData"]["endpointInput"]["data"] == sent
+    ]
 
 
 @pytest.fixture
@@ -103,7 +125,9 @@ def test_keys_with_a_wrong_prefix_or_suffix_start_nothing(arrivals, key):
     assert arrivals.executions() == []
 
 
-def test_a_low_confidence_upload_fails_loudly_and_queues_one_review_item(arrivals, model):
+def test_a_low_confidence_upload_fails_loudly_and_queues_one_review_item(
+    arrivals, model, captured_records
+):
     image = make_image((12, 34, 56))
     model.answers[image] = UNSURE
     etag = arrivals.upload("incoming/motorcycle_s_001300.png", image)
@@ -113,18 +137,21 @@ def test_a_low_confidence_upload_fails_loudly_and_queues_one_review_item(arrival
     assert (execution["status"], execution["error"]) == ("FAILED", "ConfidenceThresholdNotMet")
     cause = json.loads(execution["cause"])
     assert cause["errorType"] == "ConfidenceThresholdNotMet"
-    assert arrivals.review_items() == [
-        {
-            "s3_bucket": IMAGE_BUCKET,
-            "s3_key": "incoming/motorcycle_s_001300.png",
-            "etag": etag,
-            "inferences": UNSURE,
-            "threshold": 0.9,
-            "execution_id": execution["executionArn"],
-            "error": "ConfidenceThresholdNotMet",
-            "cause": execution["cause"],
-        }
-    ]
+    inference_id = inference_ids_of(image, captured_records())[-1]  # this run's, at the endpoint
+    [item] = arrivals.review_items()
+    assert item == {
+        "s3_bucket": IMAGE_BUCKET,
+        "s3_key": "incoming/motorcycle_s_001300.png",
+        "etag": etag,
+        "inferences": UNSURE,
+        "threshold": 0.9,
+        "execution_id": execution["executionArn"],
+        "inference_id": inference_id,
+        "reason": "below_threshold",
+        "error": "ConfidenceThresholdNotMet",
+        "cause": execution["cause"],
+    }
+    assert arrivals.waiting_markers() == {inference_id: item}
 
 
 def test_a_confident_upload_queues_nothing(arrivals, model):
@@ -187,20 +214,3 @@ def test_a_console_input_without_etag_is_queued_with_a_null_etag(arrivals, model
 
     [item] = arrivals.review_items()
     assert (item["s3_key"], item["etag"]) == ("test/motorcycle_s_001300.png", None)
-
-
-def test_a_failed_send_still_fails_with_the_original_error_after_retries(arrivals, model):
-    image = make_image((12, 34, 56))
-    model.answers[image] = UNSURE
-    arrivals.upload("incoming/motorcycle_s_001300.png", image)
-    arrivals.sqs.delete_queue(QueueUrl=arrivals.review_queue_url)
-
-    [execution] = arrivals.finished(arrivals.bridge.deliver())
-
-    assert (execution["status"], execution["error"]) == ("FAILED", "ConfidenceThresholdNotMet")
-    assert json.loads(execution["cause"])["errorType"] == "ConfidenceThresholdNotMet"
-    history = arrivals.stepfunctions.get_execution_history(executionArn=execution["executionArn"])
-    failed = [e["taskFailedEventDetails"] for e in history["events"] if e["type"] == "TaskFailed"]
-    sends = [f for f in failed if f["resourceType"] == "sqs"]
-    assert len(sends) == 3  # the first attempt and two retries with backoff
-    assert all(send["error"].startswith("SQS.") for send in sends)  # the send's own error

@@ -61,3 +61,33 @@ def test_s3_unavailable_is_retried_with_backoff_only_where_s3_is_read():
     }
     assert list(retried) == ["SerializeImageData"]
     assert retried["SerializeImageData"].items() >= BACKOFF.items()
+
+
+TASKS = [name for name, state in STATES.items() if state["Type"] == "Task"]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_retries_with_a_reachable_cap_and_catches_everything(task):
+    for retrier in STATES[task]["Retry"]:
+        assert retrier["MaxDelaySeconds"] == max(waits(retrier))
+        assert retrier["JitterStrategy"] == "FULL"
+    assert STATES[task]["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_a_lost_review_names_the_attempts_the_send_really_made():
+    [retrier] = STATES["QueueForReview"]["Retry"]
+    cause = STATES["DescribeReviewNotQueued"]["Parameters"]["Cause.$"]
+    assert f"after {1 + retrier['MaxAttempts']} attempts" in cause
+    assert STATES[STATES["DescribeReviewNotQueued"]["Next"]] == {
+        "Type": "Fail",
+        "Comment": STATES["ReviewNotQueued"]["Comment"],
+        "Error": "ReviewNotQueued",
+        "CausePath": "$.review.lost.Cause",
+    }
+
+
+def test_only_the_end_states_end_and_the_output_is_filter_inferences_body():
+    ends = {name for name, state in STATES.items() if state.get("End") or state["Type"] == "Fail"}
+    assert {name for name in ends if STATES[name]["Type"] != "Fail"} == {"Classified"}
+    assert STATES["Classified"]["OutputPath"] == "$.filtered.output"
+    assert STATES["FilterInferences"]["ResultSelector"]["output.$"] == "$.Payload.body"

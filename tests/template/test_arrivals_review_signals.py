@@ -116,6 +116,7 @@ RESOURCE_POLICIES = {
     "ReviewQueue": ("ReviewQueuePolicy", "sqs"),
     "ArrivalsDeadLetterQueue": ("ArrivalsDeadLetterQueuePolicy", "sqs"),
     "BackfillResultsBucket": ("BackfillResultsBucketPolicy", "s3"),
+    "GroundTruthBucket": ("GroundTruthBucketPolicy", "s3"),
 }
 POLICY_TARGETS = {
     "AWS::SQS::QueuePolicy": lambda p: [queue["Ref"] for queue in p["Queues"]],
@@ -228,9 +229,13 @@ def test_the_share_alarm_needs_a_minimum_count_and_compares_a_percentage():
     assert {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m} == {3600}
 
 
-@pytest.mark.parametrize("alarm", ["LowConfidenceShareAlarm", "ArrivalsDeadLetterAlarm"])
+ALARMS = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+@pytest.mark.parametrize("alarm", ALARMS)
 def test_alarms_notify_the_topic(alarm):
-    assert RESOURCES[alarm]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    properties = RESOURCES[alarm]["Properties"]
+    assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_the_dead_letter_alarm_fires_on_one_message():
@@ -259,6 +264,9 @@ def test_the_dashboard_is_json_and_shows_every_signal():
         ("AWS/Lambda", "Errors"),
         ("AWS/SageMaker", "Invocations"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("SconesUnlimited", "OldestReviewWaitHours"),
+        ("SconesUnlimited", "ReviewsNotQueued"),
+        ("SconesUnlimited", "WaitingMarkersNotWritten"),
     }
     assert set(names) == {"ReviewQueueName", "DeadLetterQueueName"}
 

@@ -170,6 +170,8 @@ def test_no_failure_keeps_the_state_that_holds_the_image():
     for choice in IMAGE_STATES["ClassifyImage"]["Catch"]:
         assert "ResultPath" not in choice
     for name, state in IMAGE_STATES.items():
-        if state["Type"] == "Fail":
-            paths = [state.get("ErrorPath", ""), state.get("CausePath", "")]
+        if state["Type"] == "Fail":  # an error named by a path or written out, and a cause
+            paths = [state[key] for key in ("ErrorPath", "CausePath") if key in state]
             assert all(path.endswith((".Error", ".Cause")) for path in paths), name
+            assert ("Error" in state) != ("ErrorPath" in state), name
+            assert ("Cause" in state) != ("CausePath" in state), name

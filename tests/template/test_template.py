@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE, _ = decode(str(ROOT / "template.yaml"))
 RESOURCES = TEMPLATE["Resources"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+TASK_FUNCTIONS = list(
+    workflow.FUNCTIONS
+)  # the state machine's three; the fourth runs on a schedule
 STATE_MACHINE = RESOURCES["ImageClassificationStateMachine"]["Properties"]
 LOG_DELIVERY_ACTIONS = [
     f"logs:{action}"
@@ -33,6 +36,11 @@ LOG_DELIVERY_ACTIONS = [
         "DescribeResourcePolicies",
         "DescribeLogGroups",
     )
+]
+
+
+METRICS_NAMESPACE = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"][
+    "POWERTOOLS_METRICS_NAMESPACE"
 ]
 
 
@@ -140,7 +148,7 @@ EXPECTED_STATEMENTS = {
             "Sid": "InvokeTheThreeFunctions",
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
-            "Resource": [{"Fn::GetAtt": [name, "Arn"]} for name in FUNCTIONS],
+            "Resource": [{"Fn::GetAtt": [name, "Arn"]} for name in TASK_FUNCTIONS],
         },
         {
             "Sid": "DeliverExecutionLogs",
@@ -154,6 +162,30 @@ EXPECTED_STATEMENTS = {
             "Action": "sqs:SendMessage",
             "Resource": {"Fn::GetAtt": ["ReviewQueue", "Arn"]},
         },
+        {
+            "Sid": "MarkReviewsAsWaiting",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Sub": "${GroundTruthBucket.Arn}/waiting/*"},
+        },
+        {
+            "Sid": "CountReviewsNotQueued",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "SconesUnlimited"}},
+        },
+    ],
+    "CheckWaitingReviewsRole": [
+        {
+            "Sid": "ListTheWaitingMarkers",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": {"Fn::GetAtt": ["GroundTruthBucket", "Arn"]},
+            "Condition": {"StringEquals": {"s3:prefix": "waiting/"}},
+        },
+        own_logs("CheckWaitingReviewsLogGroup"),
+        WRITE_TRACES,
     ],
     "ArrivalsRuleRole": [
         {
@@ -234,6 +266,7 @@ def test_only_the_state_machine_gets_a_managed_policy_and_only_xray_write():
         "SerializeImageDataRole": None,
         "ClassifyImageRole": None,
         "FilterInferencesRole": None,
+        "CheckWaitingReviewsRole": None,
         "ArrivalsRuleRole": None,
         "BackfillStateMachineRole": None,  # no tracing: nothing attached
         # what SAM attached to its generated role for Tracing, in any partition
@@ -276,11 +309,21 @@ SAME_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
 def test_no_action_wildcards_and_resource_wildcards_only_where_aws_has_nothing_narrower():
+    """X-Ray writes, log delivery and PutMetricData have no resources; PutMetricData is held to
+    the stack's namespace instead."""
     for name, role in ROLES.items():
         for statement in statements(role):
             assert all("*" not in action for action in as_list(statement["Action"])), name
             if "*" in as_list(statement["Resource"]):
-                assert statement["Sid"] in {"WriteTraces", "DeliverExecutionLogs"}, name
+                assert statement["Sid"] in {
+                    "WriteTraces",
+                    "DeliverExecutionLogs",
+                    "CountReviewsNotQueued",
+                }, name
+            if statement["Sid"] == "CountReviewsNotQueued":
+                assert statement["Condition"] == {
+                    "StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}
+                }
 
 
 def test_reserved_concurrency_is_optional_and_zero_means_none():
@@ -289,7 +332,7 @@ def test_reserved_concurrency_is_optional_and_zero_means_none():
     assert TEMPLATE["Conditions"]["HasReservedConcurrency"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]
     }
-    for name in FUNCTIONS:
+    for name in TASK_FUNCTIONS:
         assert GENERATED[name]["Properties"]["ReservedConcurrentExecutions"] == {
             "Fn::If": [
                 "HasReservedConcurrency",
@@ -297,6 +340,9 @@ def test_reserved_concurrency_is_optional_and_zero_means_none():
                 {"Ref": "AWS::NoValue"},
             ]
         }
+    # once an hour, it reserves nothing of the account's concurrency
+    check = GENERATED[workflow.CHECK_FUNCTION[0]]["Properties"]
+    assert check["ReservedConcurrentExecutions"] == {"Ref": "AWS::NoValue"}
 
 
 def test_service_integrations_are_partition_neutral():
@@ -307,7 +353,16 @@ def test_service_integrations_are_partition_neutral():
     assert substitutions["SqsSendMessage"] == {
         "Fn::Sub": "arn:${AWS::Partition}:states:::sqs:sendMessage"
     }
+    assert substitutions["AwsSdkS3PutObject"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:::aws-sdk:s3:putObject"
+    }
+    assert substitutions["AwsSdkCloudWatchPutMetricData"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:::aws-sdk:cloudwatch:putMetricData"
+    }
     assert "arn:aws:" not in workflow.DEFINITION.read_text()
+    local = workflow.SERVICE_INTEGRATIONS
+    for name, arn in local.items():
+        assert substitutions[name]["Fn::Sub"].replace("${AWS::Partition}", "aws") == arn
 
 
 def parameter_given(value: object) -> str | None:
@@ -344,11 +399,11 @@ def test_every_asl_placeholder_is_a_substitution_and_vice_versa():
 
 
 def test_local_workflow_runs_the_template_functions():
-    assert set(workflow.FUNCTIONS) == set(FUNCTIONS)
+    modules = workflow.FUNCTIONS | dict([workflow.CHECK_FUNCTION])
+    assert set(modules) == set(FUNCTIONS)
     for name, function in FUNCTIONS.items():
         code = ROOT / function["Properties"]["CodeUri"] / "app.py"
-        module = workflow.FUNCTIONS[name].replace(".", "/") + ".py"
-        assert code == ROOT / module
+        assert code == ROOT / (modules[name].replace(".", "/") + ".py")
 
 
 @pytest.mark.parametrize("workflow_type", ["STANDARD", "EXPRESS"])
@@ -373,6 +428,9 @@ def test_state_machine_is_of_either_type_traced_and_logs_errors_without_data(wor
         ("ClassifyImageFunction", "ENDPOINT_NAME", "EndpointName"),
         ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "ConfidenceThreshold"),
         ("FilterInferencesFunction", "STACK_NAME", "AWS::StackName"),
+        ("FilterInferencesFunction", "AUDIT_SAMPLE_PERCENT", "AuditSamplePercent"),
+        ("CheckWaitingReviewsFunction", "GROUND_TRUTH_BUCKET", "GroundTruthBucket"),
+        ("CheckWaitingReviewsFunction", "STACK_NAME", "AWS::StackName"),
     ],
 )
 def test_configuration_comes_from_parameters(function, variable, parameter):
@@ -387,7 +445,8 @@ def test_functions_have_no_other_variables():
     assert variables == {
         "SerializeImageDataFunction": {"IMAGE_BUCKET_NAME"},
         "ClassifyImageFunction": {"ENDPOINT_NAME"},
-        "FilterInferencesFunction": {"CONFIDENCE_THRESHOLD", "STACK_NAME"},
+        "FilterInferencesFunction": {"CONFIDENCE_THRESHOLD", "AUDIT_SAMPLE_PERCENT", "STACK_NAME"},
+        "CheckWaitingReviewsFunction": {"GROUND_TRUTH_BUCKET", "STACK_NAME"},
     }
 
 

@@ -20,11 +20,20 @@ def required_setting(name: str) -> str:
 
 def probability_setting(name: str) -> float:
     """The environment variable `name` as a number from 0 to 1."""
+    return _number_setting(name, 1)
+
+
+def percentage_setting(name: str) -> float:
+    """The environment variable `name` as a number from 0 to 100."""
+    return _number_setting(name, 100)
+
+
+def _number_setting(name: str, largest: int) -> float:
     value = required_setting(name)
     try:
         number = float(value)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number from 0 to 1, got {value!r}") from None
-    if not (math.isfinite(number) and 0 <= number <= 1):
-        raise ConfigurationError(f"{name} must be a number from 0 to 1, got {value!r}")
+        number = math.nan
+    if not (math.isfinite(number) and 0 <= number <= largest):
+        raise ConfigurationError(f"{name} must be a number from 0 to {largest}, got {value!r}")
     return number

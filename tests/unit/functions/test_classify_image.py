@@ -4,6 +4,7 @@ import re
 import socket
 import socketserver
 import threading
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def test_returns_the_endpoint_inferences_without_the_image(wrap, model, lambda_c
 
     result = app.lambda_handler(wrap(classify_event(image)), lambda_context)
 
+    inference_id = result["body"]["inference_id"]
+    assert uuid.UUID(inference_id).version == 4
     assert result == {
         "statusCode": 200,
         "body": {
@@ -65,8 +68,31 @@ def test_returns_the_endpoint_inferences_without_the_image(wrap, model, lambda_c
             "s3_key": KEY,
             "content_type": "image/png",
             "inferences": [0.2, 0.8],
+            "inference_id": inference_id,
         },
     }
+
+
+def test_sends_a_fresh_inference_id_that_the_capture_records(
+    model, captured_records, lambda_context
+):
+    """Each call is a new inference (an ASL retry too), named in SageMaker's capture record."""
+    image = make_image((11, 22, 33))
+    model.answers[image] = [0.6, 0.4]
+
+    ids = [
+        app.lambda_handler(classify_event(image), lambda_context)["body"]["inference_id"]
+        for _ in range(2)
+    ]
+
+    captured = [
+        record["eventMetadata"]
+        for record in captured_records()
+        if record["captureData"]["endpointInput"]["data"] == base64.b64encode(image).decode()
+    ]
+    assert [metadata["inferenceId"] for metadata in captured] == ids
+    assert ids[0] != ids[1]
+    assert all(metadata["eventId"] not in ids for metadata in captured)  # SageMaker's own id
 
 
 def test_sends_the_image_with_its_own_content_type(model, captured_records, lambda_context):

@@ -55,6 +55,7 @@ def test_confident_inference_passes_with_label_and_confidence(
             "label": label,
             "confidence": confidence,
         },
+        "audit": False,
     }
 
 
@@ -129,3 +130,57 @@ def test_rejects_invalid_events(payload, message, lambda_context):
 def test_rejects_invalid_inferences(inferences, lambda_context):
     with pytest.raises(InvalidInference):
         app.lambda_handler(filter_event(inferences), lambda_context)
+
+
+# Inference ids whose SHA-256 places them (first 8 bytes over 2**64, in percent) at:
+LOW = "15969802-b6dd-4257-bb7d-9f1c57eb89b1"  # 0.230
+JUST_UNDER_2 = "7d7ddbed-d284-476c-ab88-f83dd97dc9cd"  # 1.953
+JUST_OVER_2 = "3d0a5f0c-0c39-4ec7-9f31-74054d183eba"  # 2.054
+MIDDLE = "23b8c1e9-3924-46de-beb1-3b9046685257"  # 44.662
+
+
+@pytest.mark.parametrize(
+    ("inference_id", "percent", "audit"),
+    [
+        (LOW, "2", True),
+        (JUST_UNDER_2, "2", True),
+        (JUST_UNDER_2, "1.95", False),
+        (JUST_OVER_2, "2", False),
+        (JUST_OVER_2, "2.06", True),
+        (MIDDLE, "44.6", False),
+        (MIDDLE, "44.7", True),
+        (LOW, "0", False),  # 0 turns audits off
+        (MIDDLE, "100", True),  # 100 audits every confident image
+    ],
+)
+def test_a_confident_image_is_audited_when_its_inference_id_falls_in_the_share(
+    inference_id, percent, audit, monkeypatch, lambda_context
+):
+    monkeypatch.setenv("AUDIT_SAMPLE_PERCENT", percent)
+
+    result = app.lambda_handler(
+        filter_event([0.97, 0.03], inference_id=inference_id), lambda_context
+    )
+
+    assert result["audit"] is audit
+    assert set(result["body"]) == {"s3_bucket", "s3_key", "inferences", "label", "confidence"}
+
+
+def test_an_event_without_inference_id_is_never_audited(monkeypatch, lambda_context):
+    """The course's events and hand-written ones: nothing names the inference."""
+    monkeypatch.setenv("AUDIT_SAMPLE_PERCENT", "100")
+
+    assert app.lambda_handler(filter_event([0.97, 0.03]), lambda_context)["audit"] is False
+
+
+def test_an_unsure_image_fails_whatever_its_inference_id(monkeypatch, lambda_context):
+    monkeypatch.setenv("AUDIT_SAMPLE_PERCENT", "100")
+
+    with pytest.raises(ConfidenceThresholdNotMet):
+        app.lambda_handler(filter_event([0.6, 0.4], inference_id=LOW), lambda_context)
+
+
+@pytest.mark.parametrize("inference_id", ["", 7, None])
+def test_an_inference_id_that_is_not_text_is_invalid_event(inference_id, lambda_context):
+    with pytest.raises(InvalidEvent, match="'inference_id' must be a non-empty string"):
+        app.lambda_handler(filter_event([0.97, 0.03], inference_id=inference_id), lambda_context)

@@ -159,6 +159,38 @@ def test_capture_record_holds_the_exact_bytes_and_answer(endpoint, tmp_path):
     assert re.fullmatch(r"[0-9a-f-]{36}", record["eventMetadata"]["eventId"])
 
 
+def test_capture_records_the_callers_inference_id_as_sagemaker_does(endpoint, tmp_path):
+    runtime(endpoint.url).invoke_endpoint(
+        EndpointName=ENDPOINT, ContentType="image/png", Body=PNG, InferenceId="x" * 64
+    )
+    invoke(endpoint)  # without one: SageMaker's own eventId only
+
+    with_id, without = (record["eventMetadata"] for record in captured(tmp_path))
+    assert list(with_id) == ["eventId", "inferenceId", "inferenceTime"]
+    assert with_id["inferenceId"] == "x" * 64
+    assert list(without) == ["eventId", "inferenceTime"]
+
+
+@pytest.mark.parametrize(
+    "inference_id", ["x" * 65, "bell\x07", "tab\tinside"], ids=["too-long", "control", "tab"]
+)
+def test_an_inference_id_the_service_refuses_is_a_validation_error(
+    endpoint, tmp_path, inference_id
+):
+    with pytest.raises(ClientError) as raised:
+        runtime(endpoint.url).invoke_endpoint(
+            EndpointName=ENDPOINT, ContentType="image/png", Body=PNG, InferenceId=inference_id
+        )
+
+    error = raised.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ValidationError",
+        400,
+    )
+    assert "at 'inferenceId' failed to satisfy constraint" in error["Error"]["Message"]
+    assert captured(tmp_path) == []
+
+
 def test_capture_appends_to_the_hours_file(endpoint, tmp_path):
     for _ in range(3):
         invoke(endpoint)
