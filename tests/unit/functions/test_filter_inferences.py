@@ -1,8 +1,10 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from functions.filter_inferences import app
+from local.emulation import template
 from tests.conftest import IMAGE_BUCKET
 from workflow_common.errors import ConfidenceThresholdNotMet, InvalidEvent, InvalidInference
 
@@ -184,3 +186,23 @@ def test_an_unsure_image_fails_whatever_its_inference_id(monkeypatch, lambda_con
 def test_an_inference_id_that_is_not_text_is_invalid_event(inference_id, lambda_context):
     with pytest.raises(InvalidEvent, match="'inference_id' must be a non-empty string"):
         app.lambda_handler(filter_event([0.97, 0.03], inference_id=inference_id), lambda_context)
+
+
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+PASSING_EVENTS = {
+    name: entry["audit"]
+    for name, entry in json.loads((EVENTS / "expected.json").read_text()).items()
+    if entry["function"] == "FilterInferencesFunction" and entry["answer"] == 200
+}
+
+
+@pytest.mark.parametrize(("name", "audit"), PASSING_EVENTS.items())
+def test_each_passing_sample_event_is_audited_as_expected_json_says(
+    name, audit, monkeypatch, lambda_context
+):
+    """At the template's default share, as `sam local invoke` runs them."""
+    default = template.parameter_defaults()["AuditSamplePercent"]
+    monkeypatch.setenv("AUDIT_SAMPLE_PERCENT", default)
+    event = json.loads((EVENTS / name).read_text())
+
+    assert app.lambda_handler(event, lambda_context)["audit"] is audit
