@@ -8,15 +8,21 @@
 4. uploads each test image under `incoming/`: the arrivals rule starts its execution of
    statemachine/image_classification.asl.json, and the demo prints a table (key, true label,
    prediction, confidence, status or error);
-5. prints the review queue's count and one of its items (the low-confidence images);
-6. writes the monitoring report (`training.report`) from the endpoint's data capture.
+5. prints the review queue's count and one of its items (the low-confidence images, and the
+   confident ones sampled for an audit);
+6. a scripted reviewer who knows the true labels answers a few of them through the review core
+   (`operations.reviewing`, as `python -m operations.review` and the review page do), and the
+   ground-truth bucket (review records, ground-truth lines, waiting markers) is copied to
+   `ground-truth/` of the work folder, since moto's vanishes with the run;
+7. writes the monitoring report (`training.report`) from the endpoint's data capture.
 
 With `--endpoint-name NAME --region R` the same local state machine calls a real SageMaker
 endpoint instead (your AWS credentials; only sagemaker-runtime leaves this machine).
 
 With `--backfill`, steps 4 and 5 are one backfill instead: the test images go under `test/`,
 and the backfill state machine classifies them all, each as a child execution, through the
-same steps as `python -m operations.backfill`; the demo prints the counts by outcome.
+same steps as `python -m operations.backfill`; the demo prints the counts by outcome. The
+scripted review follows, the same.
 """
 
 # ruff: noqa: E402 (Ctrl-C must be handled before the imports below, which take seconds)
@@ -54,7 +60,7 @@ from local.emulation.endpoint import ModelEndpoint
 from local.model.classifier import ensure_model
 from operations import backfill
 from operations.cli import progress_display
-from operations.reviewing import Reviewer
+from operations.reviewing import Answer, Reviewer, ReviewItem
 from training import etl, report
 from training.common import cifar, lst
 from training.common.errors import TrainingError
@@ -64,6 +70,7 @@ EXPECTED_FAILURES = {"ConfidenceThresholdNotMet"}  # the workflow working as des
 WORKDIR = Path("build")
 UPLOAD_PREFIX = "incoming/"  # the template's UploadPrefix default
 BACKFILL_PREFIX = "test/"
+SCRIPTED_ANSWERS = 3  # a few: the rest wait for a person (`make review` shows them)
 
 
 @dataclass
@@ -75,6 +82,14 @@ class Outcome:
     confidence: float | None = None
     error: str = ""
     seconds: float = 0.0
+
+
+@dataclass
+class Answered:
+    """One item the scripted reviewer answered."""
+
+    item: ReviewItem
+    answer: Answer
 
 
 @dataclass
@@ -177,7 +192,7 @@ def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack
         outcomes.append(
             upload_outcome(local_aws.stepfunctions, executions, key, true_label, seconds)
         )
-    return outcomes, review_queue(bridge.sqs)
+    return outcomes, review_queue(local_reviewer(args.region))
 
 
 def run_backfill(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
@@ -195,7 +210,7 @@ def run_backfill(args: argparse.Namespace, images: list[tuple[Path, str]], stack
     execution = backfill.wait(stepfunctions, execution_arn, poll_seconds=0.05)
     clients = {"stepfunctions": stepfunctions, "s3": local_aws.s3}
     rows = backfill.results(clients, arn, execution_arn)
-    return execution["status"], rows, review_queue(boto3.client("sqs", region_name=args.region))
+    return execution["status"], rows, review_queue(local_reviewer(args.region))
 
 
 def arrivals_bridge(local_aws: workflow.LocalAws, region: str) -> ArrivalsBridge:
@@ -220,15 +235,65 @@ def upload_outcome(
     return outcome_of(executions[0], inferences, key, true_label, seconds)
 
 
-def review_queue(sqs) -> ReviewQueue:
+def local_reviewer(region: str) -> Reviewer:
+    """A reviewer of the local review queue, in moto (which answers every receive at once)."""
+    sqs = boto3.client("sqs", region_name=region)
+    return Reviewer(
+        sqs,
+        boto3.client("s3", region_name=region),
+        boto3.client("sts", region_name=region),
+        workflow.create_review_queue(sqs),  # idempotent: the URL of the existing queue
+        workflow.IMAGE_BUCKET,
+        workflow.GROUND_TRUTH_BUCKET,
+        wait_seconds=0,
+    )
+
+
+def review_queue(reviewer: Reviewer) -> ReviewQueue:
     """The review queue's count and first item, read without hiding anything from others."""
-    url = workflow.create_review_queue(sqs)  # idempotent: the URL of the existing queue
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    attributes = reviewer.sqs.get_queue_attributes(
+        QueueUrl=reviewer.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
-    reviewer = Reviewer(sqs, None, None, url, workflow.IMAGE_BUCKET, "", wait_seconds=0)
     first = [json.loads(held.message["Body"]) for held in reviewer.peek(1)]
     return ReviewQueue(int(attributes["ApproximateNumberOfMessages"]), (first or [None])[0])
+
+
+def scripted_review(
+    reviewer: Reviewer, true_labels: dict[str, str], count: int = SCRIPTED_ANSWERS
+) -> list[Answered]:
+    """A reviewer who knows the true labels answers up to `count` items as a person would:
+    take one, look at its image, answer. What it cannot answer is given back at the end."""
+    answered, skipped = [], []
+    while len(answered) < count and (held := reviewer.take(60)) is not None:
+        item = held.content
+        if not isinstance(item, ReviewItem) or item.s3_key not in true_labels:
+            skipped.append(held)
+            continue
+        reviewer.image(item)
+        spent = time.time() - held.received_at
+        answered.append(Answered(item, reviewer.answer(held, true_labels[item.s3_key], spent)))
+    for held in skipped:
+        reviewer.give_back(held)
+    return answered
+
+
+def keep_ground_truth(reviewer: Reviewer, folder: Path) -> None:
+    """Copy the ground-truth bucket, key for key, to `folder`: moto's vanishes with the run."""
+    shutil.rmtree(folder, ignore_errors=True)
+    s3, bucket = reviewer.s3, reviewer.ground_truth_bucket
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for listed in page.get("Contents", []):
+            path = folder / listed["Key"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read())
+
+
+def review_after(args: argparse.Namespace, true_labels: dict[str, str]) -> list[Answered]:
+    """The scripted review of the run's queue, and the ground truth it leaves, kept."""
+    reviewer = local_reviewer(args.region)
+    answered = scripted_review(reviewer, true_labels)
+    keep_ground_truth(reviewer, args.workdir / "ground-truth")
+    return answered
 
 
 def progress(items: list, stream: TextIO) -> Iterator:
@@ -322,8 +387,10 @@ def run(args: argparse.Namespace) -> int:
         return run_backfill_demo(args, images)
     with ExitStack() as stack:
         outcomes, review = run_workflow(args, images, stack)
+        answered = review_after(args, {f"{UPLOAD_PREFIX}{path.name}": t for path, t in images})
     print_table(outcomes)
     print_review_queue(review)
+    print_scripted_review(answered, args.workdir)
     print(f"the functions' logs: {args.workdir / 'functions.log'}")
     if not args.endpoint_name:
         write_report(args)
@@ -333,15 +400,17 @@ def run(args: argparse.Namespace) -> int:
 
 def run_backfill_demo(args: argparse.Namespace, images: list[tuple[Path, str]]) -> int:
     """Exit status: 0 unless the batch failed or a key failed (the demo's images are valid)."""
+    true_labels = {f"{BACKFILL_PREFIX}{path.name}": label for path, label in images}
     with ExitStack() as stack:
         status, rows, review = run_backfill(args, images, stack)
+        answered = review_after(args, true_labels)
     print(f"\nbackfill of {BACKFILL_PREFIX} ({len(images)} images): {status}")
     print(backfill.summary(rows))
-    true_labels = {f"{BACKFILL_PREFIX}{path.name}": label for path, label in images}
     labelled = [row for row in rows if row.label]
     correct = sum(row.label == true_labels.get(row.key) for row in labelled)
     print(f"predictions: {correct} of {len(labelled)} labelled images correct")
     print_review_queue(review)
+    print_scripted_review(answered, args.workdir)
     print(f"the functions' logs: {args.workdir / 'functions.log'}")
     if not args.endpoint_name:
         write_report(args)
@@ -354,7 +423,27 @@ def print_review_queue(review: ReviewQueue) -> None:
     if review.first:
         item = {name: value for name, value in review.first.items() if name != "cause"}
         print(f"one item: {json.dumps(item, ensure_ascii=False)}")
-        print(f"  cause: {json.loads(review.first['cause'])['errorMessage']}")
+        if "cause" in review.first:  # an audit has none: its execution succeeded
+            print(f"  cause: {json.loads(review.first['cause'])['errorMessage']}")
+
+
+def print_scripted_review(answered: list[Answered], workdir: Path) -> None:
+    """What the scripted reviewer answered, and where the ground truth it wrote is kept."""
+    print(
+        f"\nscripted review: {len(answered)} answered with their true labels "
+        "(operations.reviewing: take, image, answer)"
+    )
+    for done in answered:
+        item, answer = done.item, done.answer
+        guess = "audit" if item.reason == "audit" else f"model said {item.label}"
+        print(f"  {item.s3_key:<34} {answer.label:<10} {guess:<22} inference {item.inference_id}")
+    kept = workdir / "ground-truth"
+    print(f"ground-truth bucket, as the run left it: {kept}")
+    print(f"  review records: {kept / 'reviews'}/<inference id>.json")
+    print(f"  ground truth (bicycle, motorcycle): {kept / 'ground-truth'}/yyyy/mm/dd/hh/")
+    print(f"  neither: {kept / 'neither'}/yyyy/mm/dd/hh/; still waiting: {kept / 'waiting'}/")
+    capture = workdir / "data-capture"
+    print(f"  each inference id is eventMetadata.inferenceId in the data capture: {capture}")
 
 
 def write_report(args: argparse.Namespace) -> None:

@@ -40,11 +40,12 @@ def item_body(n: int, reason: str = "below_threshold", **changes) -> dict:
 class Queue:
     """The template's review queue (FIFO) and the ground-truth bucket, in moto."""
 
-    def __init__(self, s3):
+    def __init__(self, s3, ground_truth_bucket: str = GROUND_TRUTH_BUCKET):
         self.s3 = s3
         self.sqs = boto3.client("sqs")
         self.url = workflow.create_review_queue(self.sqs)
-        s3.create_bucket(Bucket=GROUND_TRUTH_BUCKET)
+        self.ground_truth_bucket = ground_truth_bucket
+        s3.create_bucket(Bucket=ground_truth_bucket)
 
     def send(self, body: dict | str, n: int) -> None:
         self.sqs.send_message(
@@ -59,7 +60,8 @@ class Queue:
         body = item_body(n, reason, **changes)
         key = body["s3_key"]
         body["etag"] = self.s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=PNG)["ETag"].strip('"')
-        self.s3.put_object(Bucket=GROUND_TRUTH_BUCKET, Key=f"waiting/{body['inference_id']}")
+        marker = f"waiting/{body['inference_id']}"
+        self.s3.put_object(Bucket=self.ground_truth_bucket, Key=marker)
         self.send(body, n)
         return body
 
@@ -69,7 +71,8 @@ class Queue:
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
         return tuple(int(attributes["Attributes"][name]) for name in names)
 
-    def objects(self, bucket: str = GROUND_TRUTH_BUCKET, prefix: str = "") -> dict[str, bytes]:
+    def objects(self, bucket: str | None = None, prefix: str = "") -> dict[str, bytes]:
+        bucket = bucket or self.ground_truth_bucket
         listed = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
         return {
             o["Key"]: self.s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed
@@ -83,7 +86,7 @@ class Queue:
             sts or boto3.client("sts"),
             self.url,
             IMAGE_BUCKET,
-            GROUND_TRUTH_BUCKET,
+            self.ground_truth_bucket,
             wait_seconds=0,
         )
 
