@@ -126,3 +126,33 @@ def command(run: Run, module: str, *arguments: str) -> subprocess.CompletedProce
 
 def events_file(name: str) -> dict:
     return json.loads((Path(ROOT) / "events" / name).read_text())
+
+
+def capture_records(run: Run) -> list[dict]:
+    """Every data-capture record the model endpoint stand-in wrote, oldest first."""
+    return [
+        json.loads(line)
+        for path in sorted(run.workspace.captures.rglob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def inference_ids_of(run: Run, image: bytes) -> list[str]:
+    """The inference ids ClassifyImage sent with these image bytes, as the capture records them."""
+    sent = base64.b64encode(image).decode()
+    return [
+        record["eventMetadata"]["inferenceId"]
+        for record in capture_records(run)
+        if record["captureData"]["endpointInput"]["data"] == sent
+    ]
+
+
+def waiting_markers(s3, bucket: str) -> dict[str, dict]:
+    """Inference id -> the review message its `waiting/` marker in the ground-truth bucket holds."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="waiting/").get("Contents", [])
+    return {
+        item["Key"].removeprefix("waiting/"): json.loads(
+            s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        )
+        for item in listed
+    }

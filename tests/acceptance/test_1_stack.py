@@ -30,7 +30,12 @@ def test_every_output_resolves_to_something_that_exists(run, account, outputs):
         waiter.wait(FunctionName=outputs[name], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     for name in ("ReviewQueueUrl", "ArrivalsDeadLetterQueueUrl"):
         assert sqs.get_queue_attributes(QueueUrl=outputs[name], AttributeNames=["QueueArn"])
-    account.client("s3").head_bucket(Bucket=outputs["BackfillResultsBucketName"])
+    s3 = account.client("s3")
+    s3.head_bucket(Bucket=outputs["BackfillResultsBucketName"])
+    s3.head_bucket(Bucket=outputs["GroundTruthBucketName"])
+    versioning = s3.get_bucket_versioning(Bucket=outputs["GroundTruthBucketName"])
+    assert versioning["Status"] == "Enabled"
+    assert outputs["ImageBucketName"] == acceptance.IMAGE_BUCKET
     topics = account.client("sns").list_topics()["Topics"]
     assert outputs["AlarmTopicArn"] in {topic["TopicArn"] for topic in topics}
     console = unquote(outputs["StateMachineConsoleUrl"])
@@ -55,6 +60,8 @@ def test_every_output_resolves_to_something_that_exists(run, account, outputs):
         "AlarmTopicArn",
         "BackfillStateMachineArn",
         "BackfillResultsBucketName",
+        "GroundTruthBucketName",
+        "ImageBucketName",
         "DashboardUrl",
     }
 

@@ -4,6 +4,7 @@ starts one execution of the per-image state machine in LocalStack, whose three f
 in their containers and reach the model endpoint stand-in."""
 
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -11,7 +12,13 @@ from collections import Counter
 import pytest
 
 from local.acceptance import IMAGE_BUCKET
-from tests.acceptance.conftest import command, finished, poll
+from tests.acceptance.conftest import (
+    command,
+    finished,
+    inference_ids_of,
+    poll,
+    waiting_markers,
+)
 
 PREFIX = "incoming/"  # the template's UploadPrefix default
 RUN = f"{uuid.uuid4().hex[:8]}/"  # this run's own keys: the module can run again on a kept stack
@@ -115,7 +122,10 @@ def test_confident_uploads_succeed_with_the_contracts_output(arrivals):
         assert output["label"] in {"bicycle", "motorcycle"}
 
 
-def test_an_unsure_upload_fails_and_waits_for_review_once(arrivals, sqs, outputs):
+def test_an_unsure_upload_fails_and_waits_for_review_once(run, arrivals, sqs, s3, outputs, images):
+    """Two executions, one message (FIFO deduplication): the first's, named by the inference
+    id the endpoint captured. Each execution marks its own inference as waiting: the second's
+    marker stays after the answer (README, "When an alarm fires", ReviewWaitAlarm)."""
     executions = arrivals["executions"].get(UNSURE_KEY, [])
     assert Counter((e["status"], e.get("error")) for e in executions) == {
         ("FAILED", "ConfidenceThresholdNotMet"): 2
@@ -124,10 +134,25 @@ def test_an_unsure_upload_fails_and_waits_for_review_once(arrivals, sqs, outputs
         QueueUrl=outputs["ReviewQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "1"
+    [received] = sqs.receive_message(QueueUrl=outputs["ReviewQueueUrl"], VisibilityTimeout=0)[
+        "Messages"
+    ]
+    message = json.loads(received["Body"])
+    assert (message["s3_key"], message["etag"]) == (UNSURE_KEY, arrivals["etags"][UNSURE_KEY])
+    assert (message["reason"], message["error"]) == ("below_threshold", "ConfidenceThresholdNotMet")
+    captured = inference_ids_of(run, images.unsure[0].data)[-2:]  # the two uploads' inferences
+    assert message["inference_id"] in captured
+    markers = waiting_markers(s3, outputs["GroundTruthBucketName"])
+    assert set(captured) <= set(markers)
+    assert markers[message["inference_id"]] == message
 
 
 def test_review_commands_list_take_and_label_the_unsure_image(run, arrivals, outputs, s3, tmp_path):
-    queue = ["--queue-url", outputs["ReviewQueueUrl"], "--held-file", str(tmp_path / "held.json")]
+    bucket = outputs["GroundTruthBucketName"]
+    queue = [
+        *("--queue-url", outputs["ReviewQueueUrl"], "--image-bucket", outputs["ImageBucketName"]),
+        *("--ground-truth-bucket", bucket, "--held-file", str(tmp_path / "held.json")),
+    ]
     listed = command(run, "operations.review", *queue, "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.startswith("1 waiting for review")
@@ -136,9 +161,49 @@ def test_review_commands_list_take_and_label_the_unsure_image(run, arrivals, out
     assert taken.returncode == 0, taken.stderr
     labelled = command(run, "operations.review", *queue, "done", "motorcycle")
     assert labelled.returncode == 0, labelled.stderr
-    label_key = labelled.stdout.strip().rsplit(f"s3://{IMAGE_BUCKET}/", 1)[1]
-    record = json.loads(s3.get_object(Bucket=IMAGE_BUCKET, Key=label_key)["Body"].read())
-    assert (record["s3_key"], record["label"]) == (UNSURE_KEY, "motorcycle")
+    where = re.escape(f"s3://{bucket}/")
+    record_key, line_key = re.search(
+        rf"recorded in {where}(\S+) and {where}(\S+)$", labelled.stdout.strip()
+    ).groups()
+    record = json.loads(s3.get_object(Bucket=bucket, Key=record_key)["Body"].read())
+    assert (record["s3_key"], record["label"], record["reason"]) == (
+        UNSURE_KEY,
+        "motorcycle",
+        "below_threshold",
+    )
     assert record["etag"] == arrivals["etags"][UNSURE_KEY]
+    assert record_key == f"reviews/{record['inference_id']}.json"
+    assert line_key == record["record_key"]
+    assert (
+        s3.get_object(Bucket=bucket, Key=line_key)["Body"].read()
+        == (
+            json.dumps(
+                {
+                    "groundTruthData": {"data": "motorcycle", "encoding": "CSV"},
+                    "eventMetadata": {"eventId": record["inference_id"]},
+                    "eventVersion": "0",
+                }
+            )
+            + "\n"
+        ).encode()
+    )
+    assert record["inference_id"] not in waiting_markers(s3, bucket)  # the answer deleted it
     empty = command(run, "operations.review", *queue, "list")
     assert empty.stdout.startswith("0 waiting for review")
+
+
+def test_the_hourly_check_counts_what_waits(run, account, s3, outputs, arrivals):
+    """The fourth function, invoked as its schedule would: the markers left in the bucket."""
+    resources = account.client("cloudformation").list_stack_resources(StackName=run.stack)
+    [check] = [
+        resource["PhysicalResourceId"]
+        for resource in resources["StackResourceSummaries"]
+        if resource["LogicalResourceId"] == "CheckWaitingReviewsFunction"
+    ]
+    answer = account.client("lambda").invoke(FunctionName=check, Payload=b"{}")
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    body = json.loads(answer["Payload"].read())["body"]
+    markers = waiting_markers(s3, outputs["GroundTruthBucketName"])
+    assert body["waiting"] == len(markers) >= 1
+    assert body["oldest_key"].removeprefix("waiting/") in markers
+    assert 0 <= body["hours"] < 1

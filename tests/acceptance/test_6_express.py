@@ -1,15 +1,16 @@
 """WorkflowType=EXPRESS: a second stack, deployed beside the first, classifies an upload under
-its own prefix. Express executions cannot be described, so the test reads what the run left:
-the capture record at the endpoint stand-in, and FilterInferences' log line for the image."""
+its own prefix, and audits it (AuditSamplePercent=100). Express executions cannot be described,
+so the test reads what the run left: the capture record at the endpoint stand-in,
+FilterInferences' log line for the image, the audit in the stack's review queue and its
+waiting marker."""
 
-import base64
 import json
 
 import pytest
 
 from local import acceptance
 from local.acceptance import IMAGE_BUCKET
-from tests.acceptance.conftest import wait_for
+from tests.acceptance.conftest import inference_ids_of, wait_for, waiting_markers
 from tests.acceptance.test_4_logs import json_lines, log_lines
 
 STACK = f"{acceptance.STACK}-express"
@@ -19,32 +20,31 @@ PREFIX = "incoming-express/"
 @pytest.fixture(scope="module")
 def express_stack(run):
     acceptance.deploy(
-        run.account, run.workspace, STACK, WorkflowType="EXPRESS", UploadPrefix=PREFIX
+        run.account,
+        run.workspace,
+        STACK,
+        WorkflowType="EXPRESS",
+        UploadPrefix=PREFIX,
+        AuditSamplePercent="100",
     )
     yield run.outputs(STACK)
     acceptance.delete(run.account, STACK)
 
 
-def captured_inputs(run) -> list[bytes]:
-    """The image bytes of every data-capture record the endpoint stand-in wrote."""
-    found = []
-    for path in sorted(run.workspace.captures.rglob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            request = json.loads(line)["captureData"]["endpointInput"]
-            found.append(base64.b64decode(request["data"]))
-    return found
-
-
-def test_an_express_stack_classifies_an_upload(run, express_stack, account, s3, logs, images):
+def test_an_express_stack_classifies_an_upload_and_audits_it(
+    run, express_stack, account, s3, sqs, logs, images
+):
+    """AuditSamplePercent=100: the confident image succeeds and is also queued as an audit,
+    named by the inference id the endpoint captured, with its waiting marker."""
     stepfunctions = account.client("stepfunctions")
     machine = stepfunctions.describe_state_machine(stateMachineArn=express_stack["StateMachineArn"])
     assert machine["type"] == "EXPRESS"
     image = images.confident[30]  # classified by no other test: its capture is this one's
     key = f"{PREFIX}express.png"
 
-    s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=image.data)
+    etag = s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=image.data)["ETag"].strip('"')
 
-    wait_for(lambda: image.data in captured_inputs(run))
+    [inference_id] = wait_for(lambda: inference_ids_of(run, image.data))
     function = express_stack["FilterInferencesFunctionArn"]
 
     def judged() -> list[dict]:
@@ -52,4 +52,24 @@ def test_an_express_stack_classifies_an_upload(run, express_stack, account, s3, 
         lines = json_lines(log_lines(logs, function))
         return [line for line in lines if line.get("s3_key") == key]
 
-    wait_for(judged)
+    [line] = wait_for(judged)
+    assert line["audit"] is True
+    queue = express_stack["ReviewQueueUrl"]
+    received = wait_for(
+        lambda: sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")
+    )
+    [message] = [json.loads(m["Body"]) for m in received]
+    assert message == {
+        "s3_bucket": IMAGE_BUCKET,
+        "s3_key": key,
+        "etag": etag,
+        "inferences": message["inferences"],
+        "threshold": 0.9,
+        "execution_id": message["execution_id"],
+        "inference_id": inference_id,
+        "reason": "audit",
+    }
+    assert max(message["inferences"]) == pytest.approx(image.confidence)
+    bucket = express_stack["GroundTruthBucketName"]
+    markers = wait_for(lambda: waiting_markers(s3, bucket))
+    assert markers == {inference_id: message}

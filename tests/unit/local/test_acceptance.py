@@ -159,12 +159,14 @@ def test_parameter_overrides_are_the_local_names_and_architecture_plus_the_chang
         f"EndpointName={acceptance.ENDPOINT_NAME}",
         f"ImageBucketName={acceptance.IMAGE_BUCKET}",
         f"Architecture={acceptance.ARCHITECTURE}",
+        "AuditSamplePercent=0",
         "LogLevel=DEBUG",
     ]
-    assert acceptance.parameter_overrides(EndpointName="another") == [
+    assert acceptance.parameter_overrides(EndpointName="another", AuditSamplePercent="100") == [
         "EndpointName=another",
         f"ImageBucketName={acceptance.IMAGE_BUCKET}",
         f"Architecture={acceptance.ARCHITECTURE}",
+        "AuditSamplePercent=100",
     ]
 
 
