@@ -30,10 +30,9 @@ from operations.errors import (
     AlreadyHolding,
     HeldFileUnreadable,
     HoldExpired,
-    ImageNotFound,
-    ImageTooLarge,
     NothingHeld,
     NothingToReview,
+    OperationError,
     WaitingMarkerLeft,
 )
 from operations.reviewing import LABELS, Held, Reviewer, ReviewItem, Unreadable
@@ -58,6 +57,7 @@ def keep_file(path: Path, message: dict[str, Any], received_at: float, hold: int
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     kept = {"message": message, "received_at": received_at, "held_until": received_at + hold}
     partial = path.with_name(f"{path.name}.partial")
+    partial.unlink(missing_ok=True)  # left by a take that stopped half-way: its mode may differ
     partial.touch(mode=0o600)
     partial.write_text(json.dumps(kept))
     partial.replace(path)
@@ -68,10 +68,11 @@ def kept(path: Path) -> Kept:
     not what `take` wrote."""
     try:
         content = json.loads(path.read_text())
-        found = Kept(content["message"], float(content["received_at"]), content["held_until"])
+        found = Kept(
+            content["message"], float(content["received_at"]), float(content["held_until"])
+        )
         if not all(isinstance(found.message.get(k), str) for k in ("MessageId", "ReceiptHandle")):
             raise ValueError("no message id or receipt handle")
-        float(found.held_until)
     except FileNotFoundError:
         raise NothingHeld("take an item first") from None
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
@@ -150,7 +151,7 @@ def save_image(reviewer: Reviewer, item: ReviewItem, held_file: Path) -> str:
     """The image, saved beside the held file (its owner's only); or why it could not be."""
     try:
         image = reviewer.image(item)
-    except (ImageNotFound, ImageTooLarge) as error:
+    except OperationError as error:  # gone, replaced, too large, denied: the item stays held
         return f"not shown: {type(error).__name__}: {printable(str(error))}"
     suffix = next((s for sig, s in IMAGE_SUFFIXES.items() if image.startswith(sig)), OTHER_SUFFIX)
     path = image_file(held_file, suffix)
@@ -246,6 +247,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for option in ("queue_url", "image_bucket", "ground_truth_bucket"):
         if not getattr(args, option):
             parser.error(f"--{option.replace('_', '-')} is required (or its variable)")
+    if getattr(args, "max", 1) < 1:
+        parser.error("--max must be at least 1")
     return args
 
 

@@ -49,11 +49,12 @@ class Terminal:
         """The command as a process runs it: its own session and clients."""
         return review.main(self.argv(*argv))
 
-    def run(self, *argv: str, reviewer: str = "me", sqs=None) -> int:
+    def run(self, *argv: str, reviewer: str = "me", sqs=None, s3=None) -> int:
         """The command with the test's clients (a session's set-up is half a second): moto's,
-        or the SQS client of a Stubber."""
+        or a Stubber's."""
         args = review.parse_args(self.argv(*argv, reviewer=reviewer))
-        return run(lambda: review.COMMANDS[args.command](self.queue.reviewer(sqs=sqs), args))
+        chosen = self.queue.reviewer(sqs=sqs, s3=s3)
+        return run(lambda: review.COMMANDS[args.command](chosen, args))
 
 
 @pytest.fixture
@@ -287,9 +288,19 @@ def test_release_gives_the_item_back(queue, terminal, capsys):
     assert list(terminal.tmp_path.iterdir()) == []
 
 
-def test_a_corrupt_held_file_is_named_and_release_removes_it(queue, terminal, capsys):
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"message": {"MessageId": "m"',
+        '{"message": {"MessageId": "m", "ReceiptHandle": "r"}, "received_at": 1, "held_until": ""}',
+        '{"message": [], "received_at": 1, "held_until": 2}',
+        "[]",
+    ],
+    ids=["cut short", "not a time", "not a message", "not an object"],
+)
+def test_a_corrupt_held_file_is_named_and_release_removes_it(queue, terminal, capsys, content):
     queue.send_item(1)
-    terminal.held_file().write_text('{"message": {"MessageId": "m"')
+    terminal.held_file().write_text(content)
 
     assert terminal.run("take") == 1
     assert terminal.run("done", "bicycle") == 1
@@ -300,6 +311,24 @@ def test_a_corrupt_held_file_is_named_and_release_removes_it(queue, terminal, ca
     assert terminal.run("release") == 0
     assert "was unreadable: removed" in capsys.readouterr().out
     assert terminal.run("take") == 0
+
+
+def test_an_image_that_cannot_be_shown_is_named_and_the_item_stays_held(queue, terminal, capsys):
+    body = queue.send_item(1)
+    queue.send_item(2)
+    queue.s3.delete_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"])
+    s3 = boto3.client("s3")
+
+    assert terminal.run("take") == 0
+    with Stubber(s3) as stub:
+        stub.add_client_error("get_object", "AccessDenied", http_status_code=403)
+        assert terminal.run("take", reviewer="other", s3=s3) == 0
+
+    out = capsys.readouterr().out
+    assert "image: not shown: ImageNotFound: s3://scones-unlimited-images/'incoming/photo-01" in out
+    assert "image: not shown: AccessDenied: your credentials may not read s3://" in out
+    assert terminal.held_file().exists() and terminal.held_file("other").exists()
+    assert queue.counts() == (0, 2)
 
 
 def test_a_review_item_is_answered_never_discarded(queue, terminal, capsys):
@@ -354,6 +383,7 @@ def test_a_wrong_queue_url_is_named(queue, terminal, capsys):
         (["done", "scooter"], "invalid choice: 'scooter'"),
         (["take", "--hold", "0"], "from 1 to 43200 seconds"),
         (["take", "--hold", "43201"], "from 1 to 43200 seconds"),
+        (["list", "--max", "0"], "--max must be at least 1"),
     ],
 )
 def test_arguments_a_review_cannot_use_are_refused(capsys, argv, complaint):
