@@ -5,6 +5,7 @@
     python -m operations.review done motorcycle      # your answer, recorded once; the item leaves
     python -m operations.review release              # give the held item back, unanswered
     python -m operations.review discard              # delete a held message that is not ours
+    python -m operations.review serve                # the review page, in a browser (--port)
 
 The queue and the two buckets are the stack's ReviewQueueUrl, ImageBucketName and
 GroundTruthBucketName outputs (--queue-url, --image-bucket, --ground-truth-bucket, or
@@ -25,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from operations import review_page
 from operations.cli import printable, run
 from operations.errors import (
     AlreadyHolding,
@@ -208,7 +210,18 @@ def discard(reviewer: Reviewer, args: argparse.Namespace) -> str:
     return f"{subject(held)} discarded: {printable(held.content.problem)}"
 
 
-COMMANDS = {"list": list_items, "take": take, "done": done, "release": release, "discard": discard}
+def serve(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    return review_page.serve(reviewer, args.port)
+
+
+COMMANDS = {
+    "list": list_items,
+    "take": take,
+    "done": done,
+    "release": release,
+    "discard": discard,
+    "serve": serve,
+}
 
 
 def hold_seconds(text: str) -> int:
@@ -243,6 +256,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     finishing.add_argument("label", choices=LABELS)
     commands.add_parser("release", help="give the held item back unanswered")
     commands.add_parser("discard", help="delete the held message: one that is not a review item")
+    serving = commands.add_parser("serve", help="the review page on 127.0.0.1, until Ctrl-C")
+    serving.add_argument("--port", type=int, default=review_page.PORT, help="(%(default)s)")
     args = parser.parse_args(argv)
     for option in ("queue_url", "image_bucket", "ground_truth_bucket"):
         if not getattr(args, option):

@@ -6,11 +6,13 @@ blind, a message that is not ours as unreadable) and what it refuses; the browse
 
 import json
 import re
+import socket
 
 import pytest
 
 from local.emulation import workflow
 from local.emulation.review import LocalReview
+from operations import review
 from operations.review_page import TOKEN_HEADER, create_app
 from operations.review_sessions import Sessions, Settings
 from tests.images import make_image
@@ -264,3 +266,21 @@ def test_an_item_arriving_while_nothing_is_shown_is_shown_at_the_next_poll(page,
         return "incoming/late.png" in page.act(state, "poll")[1]["item"]
 
     eventually(shown, "the late item shown")
+
+
+def test_a_port_already_taken_is_said_and_exits_1(local, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_status:
+            review.main(
+                [
+                    *("--queue-url", local.queue_url, "--image-bucket", workflow.IMAGE_BUCKET),
+                    *("--ground-truth-bucket", workflow.GROUND_TRUTH_BUCKET, "serve"),
+                    *("--port", str(port)),
+                ]
+            )
+
+    assert exit_status.value.code == 1
+    assert f"Port {port} is in use by another program" in capsys.readouterr().err
