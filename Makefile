@@ -20,7 +20,7 @@ endif
 GUIDED ?= $(shell grep -q 'EndpointName=' samconfig.toml || echo first-deploy)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format validate scan build invoke acceptance deploy delete bench clean
+.PHONY: help demo review test lint format validate scan build invoke acceptance deploy delete bench clean
 
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  make %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt training/requirements.tx
 
 demo: $(BIN)/.installed ## the whole workflow on this machine, no AWS account, no Docker (ARGS=...)
 	$(BIN)/python -m local.demo $(ARGS)
+
+review: $(BIN)/.installed ## the local workflow, then its review queue in a browser page until Ctrl-C (ARGS=...)
+	$(BIN)/python -m local.review $(ARGS)
 
 test: $(BIN)/.installed ## the tests (ARGS=... for pytest)
 	$(BIN)/pytest $(ARGS)

@@ -266,8 +266,10 @@ class ReviewPage:
 
 def serve(reviewer: Reviewer, port: int = PORT, settings: Settings | None = None) -> str:
     """Serve the page until Ctrl-C, its address printed first; what became of its items."""
-    with ReviewPage(reviewer, port, settings) as review_page:
+    with (
+        ReviewPage(reviewer, port, settings) as review_page,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         print(f"the review page: {review_page.url}   (Ctrl-C stops it)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        threading.Event().wait()
     return "stopped: every item the page still held is back in the queue"
