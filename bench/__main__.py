@@ -1,5 +1,5 @@
-"""`python -m bench [--only sizes,coldstart,model,execution,backfill,demo,localstack] [--repeats N]
-[--real-archive PATH [--real-md5 MD5]]`
+"""`python -m bench [--only sizes,coldstart,model,execution,backfill,demo,review,localstack]
+[--repeats N] [--real-archive PATH [--real-md5 MD5]]`
 
 Prints one line per figure of DESIGN.md section 7 (value, bound, PASS or FAIL) and exits 1
 when any figure fails or could not be measured.
@@ -26,6 +26,7 @@ SECTIONS = {
     "execution": "bench.execution",
     "backfill": "bench.backfill",
     "demo": "bench.demo",
+    "review": "bench.review_page",  # needs Chromium: the browser tests' machinery
     "localstack": "bench.acceptance",  # needs Docker: the stack `make acceptance` deploys
 }
 
