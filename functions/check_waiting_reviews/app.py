@@ -24,7 +24,14 @@ from workflow_common.events import response
 
 logger = Logger()
 metrics = Metrics()
-s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
+# A listing call that hangs ends as S3Unavailable (25 s at worst: three attempts of 2 + 4 s, their
+# backoff, a last body that stalls), well within the function's 60 s, not as a Lambda timeout.
+s3 = boto3.client(
+    "s3",
+    config=Config(
+        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=4
+    ),
+)
 
 WAITING_PREFIX = "waiting/"
 SECONDS_PER_HOUR = 3600

@@ -10,6 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from functions.check_waiting_reviews import app
+from local.emulation import template
+from tests.unit.functions.retry_budget import function_timeout, worst_case_seconds
 from workflow_common.errors import ConfigurationError, S3Unavailable
 
 BUCKET = os.environ["GROUND_TRUTH_BUCKET"]  # as tests/conftest.py gives it to the functions
@@ -118,3 +120,11 @@ def test_another_error_surfaces_as_it_is(lambda_context):
         s3.add_client_error("list_objects_v2", "ExpiredToken", "expired", 400)
         with pytest.raises(app.ClientError, match="ExpiredToken"):
             app.lambda_handler({}, lambda_context)
+
+
+def test_a_hung_listing_ends_as_s3_unavailable_well_before_the_function_timeout():
+    config = app.s3.meta.config
+    timeout = function_timeout(template.template(), "CheckWaitingReviewsFunction")
+
+    assert worst_case_seconds(config) == 25
+    assert timeout - worst_case_seconds(config) >= 30, "room for a second slow page"
