@@ -171,7 +171,8 @@ def test_an_unsure_image_whose_message_cannot_be_sent_fails_as_review_not_queued
 
     assert (execution["status"], execution["error"]) == ("FAILED", "ReviewNotQueued")
     cause = execution["cause"]
-    assert f"s3://{IMAGE_BUCKET}/{KEY} is below the confidence threshold 0.9" in cause
+    assert f"s3://{IMAGE_BUCKET}/{KEY} is below the confidence threshold 0.90 " in cause
+    assert f"(inferences {json.dumps(UNSURE, separators=(',', ':'))})" in cause
     assert "review message could not be sent after 3 attempts (SQS." in cause
     sends = [task for task in review.failed_tasks(execution) if task["resourceType"] == "sqs"]
     assert len(sends) == SEND_ATTEMPTS
