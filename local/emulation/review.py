@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
 from local.emulation import workflow
@@ -31,6 +32,11 @@ def moto_server() -> Iterator[str]:
         yield "http://{}:{}".format(*server.get_host_and_port())
     finally:
         server.stop()
+
+
+def reset(moto_url: str) -> None:
+    """Empty moto (every service) through its server: what a test starts from."""
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
 
 
 class LocalReview:

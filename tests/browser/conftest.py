@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
-import requests
 
 from local import browser as local_browser
-from local.emulation.review import LocalReview, moto_server
+from local.emulation.review import LocalReview, moto_server, reset
 from operations.review_page import ReviewPage
 from operations.review_sessions import Settings
 
@@ -53,7 +52,7 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 def local(moto_url: str) -> LocalReview:
     """An empty review queue and buckets: moto reset first."""
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    reset(moto_url)
     return LocalReview(moto_url)
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from local import review
-from local.emulation.review import LocalReview, moto_server
+from local.emulation.review import LocalReview, moto_server, reset
 from local.emulation.workflow import ROOT
 from tests.images import make_image
 
@@ -32,6 +32,7 @@ def test_a_backfill_is_refused(capsys):
 
 def test_the_printed_command_line_reaches_the_same_queue(capsys):
     with moto_server() as moto_url:
+        reset(moto_url)
         local = LocalReview(moto_url)
         local.send("incoming/waiting.png", make_image())
         review.print_command_line(moto_url, local)
