@@ -6,7 +6,7 @@ SageMaker writes one JSON record a line to
     {"captureData": {
         "endpointInput": {"observedContentType", "mode": "INPUT", "data", "encoding"},
         "endpointOutput": {"observedContentType", "mode": "OUTPUT", "data", "encoding"}},
-     "eventMetadata": {"eventId", "inferenceTime"},
+     "eventMetadata": {"eventId", "inferenceId" (when the caller sent one), "inferenceTime"},
      "eventVersion": "0"}
 
 `encoding` is `JSON` (`data` is the response's JSON text) or `BASE64` (`data` is the
@@ -46,6 +46,7 @@ class NoCaptureFiles(TrainingError):
 class Inference:
     time: datetime
     probabilities: tuple[float, ...]  # in cifar.CLASSES order
+    inference_id: str | None = None  # the caller's InferenceId, when it sent one
 
     @property
     def confidence(self) -> float:
@@ -114,13 +115,22 @@ def _time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _inference_id(metadata: dict[str, Any]) -> str | None:
+    """The caller's InferenceId: absent from records of calls that sent none."""
+    value = metadata.get("inferenceId")
+    if value is not None and (not isinstance(value, str) or not value):
+        raise BrokenRecord(f"inferenceId is not a non-empty string: {value!r:.80}")
+    return value
+
+
 def parse_record(line: str) -> Inference:
     """One capture line -> its inference; BrokenRecord when it is not one."""
     try:
         record = json.loads(line)
         output = decode_data(record["captureData"]["endpointOutput"])
-        moment = _time(record["eventMetadata"]["inferenceTime"])
-        return Inference(moment, _probabilities(output))
+        metadata = record["eventMetadata"]
+        moment = _time(metadata["inferenceTime"])
+        return Inference(moment, _probabilities(output), _inference_id(metadata))
     except BrokenRecord:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as error:
@@ -142,34 +152,45 @@ def read_lines(texts: Iterator[str]) -> tuple[list[Inference], int, int]:
     return inferences, broken, files
 
 
-def local_texts(folder: Path) -> Iterator[str]:
-    paths = [folder] if folder.is_file() else sorted(folder.rglob(f"*{SUFFIX}"))
+def local_texts(folder: Path, suffix: str = SUFFIX) -> Iterator[tuple[str, str]]:
+    """(path, text) of each file ending in `suffix` under `folder` (or `folder` itself)."""
+    paths = [folder] if folder.is_file() else sorted(folder.rglob(f"*{suffix}"))
     for path in paths:
-        yield path.read_text(errors="replace")
+        yield str(path), path.read_text(errors="replace")
 
 
-def s3_texts(s3: Any, uri: str) -> Iterator[str]:
+def s3_texts(s3: Any, uri: str, suffix: str = SUFFIX) -> Iterator[tuple[str, str]]:
+    """(s3://bucket/key, text) of each object ending in `suffix` under `uri`."""
     bucket, prefix = split_s3_uri(uri)
-    prefix = prefix if not prefix or prefix.endswith(("/", SUFFIX)) else prefix + "/"
+    prefix = prefix if not prefix or prefix.endswith(("/", suffix)) else prefix + "/"
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     try:
         keys = sorted(
             item["Key"]
             for page in pages
             for item in page.get("Contents", [])
-            if item["Key"].endswith(SUFFIX)
+            if item["Key"].endswith(suffix)
         )
     except ClientError as error:
         raise_if_no_bucket(error, bucket)
         raise
     for key in keys:
-        yield s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode(errors="replace")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        yield f"s3://{bucket}/{key}", body.decode(errors="replace")
+
+
+def named_texts(
+    source: str | Path, s3: Any = None, suffix: str = SUFFIX
+) -> Iterator[tuple[str, str]]:
+    """(where, text) of each file ending in `suffix` under `source`: s3://... or a folder."""
+    if str(source).startswith("s3://"):
+        return s3_texts(s3, str(source), suffix)
+    return local_texts(Path(source), suffix)
 
 
 def read_captures(source: str | Path, s3: Any = None) -> Captured:
     """Every record of every capture file under `source`: an s3:// URI or a local folder."""
-    is_s3 = str(source).startswith("s3://")
-    texts = s3_texts(s3, str(source)) if is_s3 else local_texts(Path(source))
+    texts = (text for _, text in named_texts(source, s3))
     inferences, broken, files = read_lines(texts)
     if files == 0:
         raise NoCaptureFiles(
