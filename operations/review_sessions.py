@@ -395,7 +395,7 @@ class Sessions:
         self,
         reviewer: Reviewer,
         settings: Settings,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,  # runs on while the machine sleeps, as holds do
     ):
         self.reviewer = reviewer
         self.settings = settings
@@ -454,10 +454,11 @@ class Sessions:
 
     def tend(self) -> None:
         """One round: close silent sessions, renew the others' holds, count what waits."""
-        self.count()
         now = self.clock()
         with self._lock:
             sessions = list(self._sessions.values())
+        if sessions:
+            self.count()
         for session in sessions:
             if now - session.last_seen > self.settings.idle_seconds:
                 self.close(session.id)
