@@ -170,7 +170,7 @@ def image(session_id: str, message_id: str) -> Response:
     except KeyError:
         abort(404, description="no such item in this session")
     except AWS_ERRORS as error:
-        abort(502, description=f"the image could not be read: {type(error).__name__}")
+        abort(502, description=f"the image could not be read: {type(error).__name__}: {error}")
     kind = next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
     if kind is None:
         abort(502, description="the object is neither a PNG nor a JPEG")

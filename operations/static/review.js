@@ -39,6 +39,12 @@
 
   function showImage(img) {
     const url = img.dataset.src;
+    img.addEventListener("error", async () => {
+      const said = item.querySelector(".image-problem"); // why, in the server's words
+      if (!said) return;
+      said.textContent = await fetch(url).then((r) => r.text(), () => "the page did not answer");
+      said.hidden = false;
+    });
     const ahead = images.get(url);
     if (!ahead) {
       img.src = url;

@@ -7,6 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from local.browser import WAIT_SECONDS, press
+from local.emulation import workflow
 from operations.review_sessions import Settings
 from tests.images import make_image
 from tests.waiting import eventually
@@ -222,3 +223,14 @@ def test_closing_the_page_gives_back_every_item_it_holds(browser, local, serve):
 
     eventually(lambda: local.counts() == (3, 0), "both items given back")
     assert records(local) == {}
+
+
+def test_an_image_that_cannot_be_read_says_why(browser, local, serve):
+    local.send("incoming/replaced.png", make_image())
+    local.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key="incoming/replaced.png", Body=b"new")
+    browser.get(serve().url)
+
+    said = until(browser, lambda d: text(d, "#item .image-problem"), "why there is no image")
+
+    assert "ImageNotFound" in said and "replaced since it was classified" in said
+    assert text(browser, "#item .key") == "incoming/replaced.png"
