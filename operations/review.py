@@ -257,7 +257,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     commands.add_parser("release", help="give the held item back unanswered")
     commands.add_parser("discard", help="delete the held message: one that is not a review item")
     serving = commands.add_parser("serve", help="the review page on 127.0.0.1, until Ctrl-C")
-    serving.add_argument("--port", type=int, default=review_page.PORT, help="(%(default)s)")
+    serving.add_argument(
+        "--port", type=int, default=review_page.PORT, help="on 127.0.0.1 (%(default)s; 0: any free)"
+    )
     args = parser.parse_args(argv)
     for option in ("queue_url", "image_bucket", "ground_truth_bucket"):
         if not getattr(args, option):
