@@ -85,6 +85,10 @@ class CaptureDestinationUnknown(TrainingError):
     """Neither --bucket/--capture-uri nor the live configuration says where to capture."""
 
 
+class AlarmsFiring(TrainingError):
+    """A rollout alarm is in ALARM already: the new model would be rolled back at once."""
+
+
 class RolledBack(TrainingError):
     """An alarm fired during the bake (or the deployment failed): the old model serves again."""
 
@@ -268,6 +272,26 @@ def plan_update(
         alarms,
         rollout.deployment_config(alarm_names(alarms), guardrails.bake_seconds),
     )
+
+
+def ensure_alarms_quiet(cloudwatch: Any, update: Update) -> None:
+    """Refuse while an alarm of an earlier rollout is in ALARM: PutMetricAlarm keeps an alarm's
+    state, and SageMaker would blame the new model for what the live one does."""
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNames=alarm_names(update.alarms), AlarmTypes=["MetricAlarm"]
+    )
+    firing = [
+        alarm["AlarmName"]
+        for page in pages
+        for alarm in page["MetricAlarms"]
+        if alarm["StateValue"] == "ALARM"
+    ]
+    if firing:
+        raise AlarmsFiring(
+            f"{', '.join(firing)} in ALARM now, with the live model: the update would roll "
+            "back at once. See why (aws cloudwatch describe-alarm-history --alarm-name ...), "
+            "and update once they are OK"
+        )
 
 
 def start_update(sagemaker: Any, cloudwatch: Any, update: Update) -> None:
@@ -498,6 +522,8 @@ def update_endpoint(
     image = image_uris.retrieve(ALGORITHM, sagemaker.meta.region_name)
     guardrails = guardrails_from_args(args)
     update = plan_update(deployment, current, image, guardrails, now or datetime.now(UTC))
+    cloudwatch = session.client("cloudwatch")
+    ensure_alarms_quiet(cloudwatch, update)
     print(describe_update(update), flush=True)
     if args.dry_run:
         print("dry run: nothing was created or changed")
@@ -506,7 +532,7 @@ def update_endpoint(
     timeout = args.timeout_seconds
     if timeout is None:
         timeout = execution["MaximumExecutionTimeoutInSeconds"] + ROLLBACK_SECONDS
-    start_update(sagemaker, session.client("cloudwatch"), update)
+    start_update(sagemaker, cloudwatch, update)
     print(
         f"updating endpoint {name}: the new fleet starts (5-10 minutes), takes all traffic, "
         f"then bakes {guardrails.bake_seconds} s (giving up waiting after {timeout:.0f} s)...",

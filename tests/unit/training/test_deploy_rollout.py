@@ -109,10 +109,23 @@ def plan(guardrails=DEFAULTS, endpoint_name=NAME, now=NOW):
     return deploy.plan_update(deployment, live_config(), IMAGE, guardrails, now)
 
 
-def expect_reads(clients, config=None):
+def alarm_state(name, state):
+    return {
+        "AlarmName": name,
+        "StateValue": state,
+        "StateReason": "Threshold Crossed" if state == "ALARM" else "",
+    }
+
+
+def expect_reads(clients, config=None, states=()):
     clients.sagemaker.add_response("describe_endpoint", endpoint(), {"EndpointName": NAME})
     clients.sagemaker.add_response(
         "describe_endpoint_config", config or live_config(), {"EndpointConfigName": OLD}
+    )
+    clients.cloudwatch.add_response(
+        "describe_alarms",
+        {"MetricAlarms": [alarm_state(name, state) for name, state in states]},
+        {"AlarmNames": deploy.alarm_names(plan().alarms), "AlarmTypes": ["MetricAlarm"]},
     )
 
 
@@ -263,6 +276,24 @@ def test_a_name_taken_within_the_same_second_is_refused_before_anything_is_writt
     with pytest.raises(deploy.AlreadyDeployed, match=f"'{NEW}' already names"):
         run(clients)
     clients.assert_all_called()
+
+
+def test_an_alarm_already_in_alarm_refuses_the_update_before_anything_is_written():
+    clients = Clients()
+    states = [("scones-rollout-5xx", "OK"), ("scones-rollout-latency", "ALARM")]
+    expect_reads(clients, states=states)
+    with pytest.raises(deploy.AlarmsFiring, match=r"^scones-rollout-latency in ALARM now"):
+        run(clients)
+    clients.assert_all_called()
+
+
+def test_alarms_of_an_earlier_rollout_that_are_ok_let_it_start(capsys):
+    clients = Clients()
+    states = [("scones-rollout-5xx", "OK"), ("scones-rollout-latency", "INSUFFICIENT_DATA")]
+    expect_reads(clients, states=states)
+    run(clients, "--dry-run")
+    clients.assert_all_called()
+    assert "dry run: nothing was created or changed" in capsys.readouterr().out
 
 
 def test_dry_run_prints_the_change_and_calls_nothing_that_writes(capsys):
