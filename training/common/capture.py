@@ -64,8 +64,16 @@ class Captured:
     files: int
 
 
-def capture_record(content_type: str, body: bytes, output: str, when: datetime) -> dict[str, Any]:
-    """One data-capture record, as SageMaker writes them (input as base64, output as JSON)."""
+def capture_record(
+    content_type: str,
+    body: bytes,
+    output: str,
+    when: datetime,
+    inference_id: str | None = None,
+) -> dict[str, Any]:
+    """One data-capture record, as SageMaker writes them (input as base64, output as JSON),
+    with the caller's InferenceId beside SageMaker's own event id when it sent one."""
+    caller = {} if inference_id is None else {"inferenceId": inference_id}
     return {
         "captureData": {
             "endpointInput": {
@@ -83,6 +91,7 @@ def capture_record(content_type: str, body: bytes, output: str, when: datetime) 
         },
         "eventMetadata": {
             "eventId": str(uuid.uuid4()),
+            **caller,
             "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
         "eventVersion": "0",

@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
+from tests.unit.training import answers as fixture
 from training import report
+from training.common.accuracy import measure
 from training.common.aws import BucketNotFound
 from training.common.capture import Inference, NoCaptureFiles, read_captures
+from training.common.ground_truth import read_reviews
 
 START = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
 PNG_BYTES = base64.b64encode(b"\x89PNG\r\n\x1a\n...").decode()
@@ -246,12 +249,20 @@ def test_cli_exits_with_a_message_when_there_is_nothing(tmp_path):
         report.main(["--source", str(tmp_path), "--out", str(tmp_path / "out")])
 
 
-@pytest.mark.parametrize("threshold", ["1.5", "-0.1", "high"])
-def test_cli_rejects_a_threshold_outside_0_to_1(threshold, capsys):
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        *[("--threshold", value) for value in ("1.5", "-0.1", "high")],
+        *[("--audit-percent", value) for value in ("101", "-1", "some")],
+    ],
+)
+def test_cli_rejects_a_threshold_outside_0_to_1_and_a_percent_outside_0_to_100(
+    option, value, capsys
+):
     with pytest.raises(SystemExit) as exited:
-        report.main(["--source", "x", "--threshold", threshold])
+        report.main(["--source", "x", option, value])
     assert exited.value.code == 2
-    assert "--threshold" in capsys.readouterr().err
+    assert option in capsys.readouterr().err
 
 
 def with_output(line, data, encoding="JSON"):
@@ -293,3 +304,77 @@ def test_cli_reports_around_every_hostile_line(tmp_path, capsys):
     source = write_captures(tmp_path / "capture", {"e/v/2026/11/25/10/a.jsonl": lines})
     report.main(["--source", str(source), "--out", str(tmp_path / "out")])
     assert f"broken lines: {len(HOSTILE)}" in capsys.readouterr().out
+
+
+def test_cli_with_ground_truth_adds_accuracy_and_its_plot(tmp_path, capsys):
+    """The hand-counted fixture of test_accuracy.py, through the command."""
+    captures = fixture.write_captures(tmp_path / "capture")
+    answers = fixture.write_answers(tmp_path / "ground-truth")
+    out = tmp_path / "out"
+    argv = ["--source", str(captures), "--ground-truth", str(answers), "--out", str(out)]
+    report.main([*argv, "--audit-percent", "50"])
+    printed = capsys.readouterr().out
+    assert "2026-11-25: captured 8, sent to review 4 (50.0%), audited 3;" in printed
+    assert "answers without a capture record: 1" in printed
+    assert f"  {fixture.uid(11)}" in printed
+    assert (
+        f"wrote {out / 'confidence.png'}, {out / 'classes.png'}, {out / 'accuracy.png'}" in printed
+    )
+    assert_is_png(out / "accuracy.png", (1200, 1320))
+    assert "sent to a person, not answered yet: 2" in (out / "summary.txt").read_text()
+
+
+def fixture_accuracy(tmp_path):
+    inferences = read_captures(fixture.write_captures(tmp_path / "capture")).inferences
+    reviews = read_reviews(fixture.write_answers(tmp_path / "ground-truth"))
+    return measure(inferences, reviews, 0.90, 50)
+
+
+def test_the_accuracy_plot_shows_each_days_figures_with_counts(tmp_path):
+    figure = report.accuracy_figure(fixture_accuracy(tmp_path))
+    over_time, share, audits, reviews = figure.axes
+    assert [t.get_text() for t in over_time.get_xticklabels()] == ["2026-11-25", "2026-11-26"]
+    assert [t.get_text() for t in over_time.texts] == ["1/2", "1/1", "1/2", "1/1"]
+    legend = [t.get_text() for t in over_time.get_legend().get_texts()]
+    assert legend == ["confident (audits)", "unsure (reviews)", "all traffic (estimate)"]
+    assert [t.get_text() for t in share.texts] == ["4/8", "1/2"]
+    # rows bicycle, motorcycle, neither (the person); columns bicycle, motorcycle (the model)
+    assert [t.get_text() for t in audits.texts] == ["2", "1", "0", "0", "0", "0"]
+    assert [t.get_text() for t in reviews.texts] == ["1", "1", "0", "1", "1", "0"]
+
+
+def test_an_accuracy_plot_with_nothing_joined_still_draws(tmp_path):
+    empty = measure([], read_reviews(tmp_path), 0.90)
+    over_time, *_ = report.accuracy_figure(empty).axes
+    assert [t.get_text() for t in over_time.texts] == ["no captured inference with an id"]
+    assert report.plot_accuracy(empty, tmp_path / "a.png").exists()
+
+
+def test_ground_truth_in_s3_beside_a_capture_in_s3(tmp_path, session, bucket):
+    s3 = session.client("s3")
+    local = fixture.write_captures(tmp_path / "capture")
+    for path in local.rglob("*.jsonl"):
+        s3.put_object(
+            Bucket=bucket, Key=f"capture/{path.relative_to(local)}", Body=path.read_bytes()
+        )
+    answers = fixture.write_answers(tmp_path / "gt")
+    for path in answers.rglob("*.json*"):
+        s3.put_object(Bucket=bucket, Key=f"gt/{path.relative_to(answers)}", Body=path.read_bytes())
+    summary = report.write_report(
+        f"s3://{bucket}/capture",
+        tmp_path / "out",
+        ground_truth=f"s3://{bucket}/gt",
+        region="us-east-1",
+        audit_percent=50,
+    )
+    assert summary.accuracy == fixture_accuracy(tmp_path / "again")
+
+
+def test_a_missing_ground_truth_bucket_is_named(tmp_path, session, bucket):
+    session.client("s3").put_object(
+        Bucket=bucket, Key="c/e/v/2026/11/25/10/a.jsonl", Body=record([0.1, 0.9], 0)
+    )
+    with pytest.raises(BucketNotFound, match="absent-gt"):
+        report.write_report(
+            f"s3://{bucket}/c", tmp_path / "out", ground_truth="s3://absent-gt", region="us-east-1"
+        )
