@@ -13,17 +13,17 @@ uploads only what S3 lacks or holds differently.
 """
 
 import argparse
-import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from botocore.exceptions import ClientError
 
-from training.common import aws, cifar
+from operations.reviewing import MAX_IMAGE_BYTES
+from training.common import aws, cifar, pictures
 from training.common.archive import (
     CacheUnusable,
     ChecksumMismatch,
@@ -39,8 +39,11 @@ from training.common.archive import (
 )
 from training.common.aws import BucketNotFound
 from training.common.errors import TrainingError, exit_with_message
+from training.common.ground_truth import Review, Reviews, read_reviews
 from training.common.layout import DATA_CHANNEL, DEFAULT_PREFIX, LST_CHANNEL, S3Layout
 from training.common.lst import LstEntry, MalformedLst, format_lst, read_lst
+from training.common.manifest import ARCHIVE, MANIFEST, MalformedManifest, format_manifest, source
+from training.common.retraining import Extension, ReviewedImageUnreadable, extend_training
 from training.common.splits import ForbiddenPickle, MalformedSplit, Split
 from training.common.upload import UploadResult, upload_files
 
@@ -53,6 +56,7 @@ __all__ = [
     "DownloadUnavailable",
     "DuplicateImageName",
     "ForbiddenPickle",
+    "MalformedManifest",
     "MalformedSplit",
     "MemberTooLarge",
     "MissingClass",
@@ -94,22 +98,21 @@ class Dataset:
     reused: bool  # True when `root` already held this archive's extraction
 
     def files(self) -> list[str]:
-        """Every file of the dataset, relative to `root`: the PNGs, then the `.lst` files."""
+        """Every file of the dataset, relative to `root`: the PNGs, the `.lst` files, the
+        manifest."""
         images = [
             f"{split}/{entry.path}"
             for split, lst in self.lst_files.items()
             for entry in read_lst(lst)
         ]
-        return images + [lst.name for lst in self.lst_files.values()]
+        return images + [lst.name for lst in self.lst_files.values()] + [MANIFEST]
 
 
-def png_bytes(row: np.ndarray) -> bytes:
-    """A CIFAR row (1024 red, 1024 green, 1024 blue) as a 32x32 RGB PNG."""
+def cifar_pixels(row: np.ndarray) -> np.ndarray:
+    """A CIFAR row (1024 red, 1024 green, 1024 blue) as a (32, 32, 3) array, as
+    `pictures.decode` gives a picture."""
     side = cifar.IMAGE_SIDE
-    pixels = np.asarray(row, dtype=np.uint8).reshape(3, side, side).transpose(1, 2, 0)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG")
-    return buffer.getvalue()
+    return np.asarray(row, dtype=np.uint8).reshape(3, side, side).transpose(1, 2, 0)
 
 
 def _file_name(raw: bytes) -> str:
@@ -148,15 +151,22 @@ def select(split_name: str, split: Split) -> list[tuple[int, LstEntry]]:
     return chosen
 
 
-def write_split(out_dir: Path, split_name: str, split: Split) -> int:
-    """Write the split's bicycles and motorcycles as PNGs and its `.lst`; return the count."""
+def write_split(out_dir: Path, split_name: str, split: Split, md5: str) -> list[dict]:
+    """Write the split's bicycles and motorcycles as PNGs and its `.lst`; return their
+    manifest lines."""
     chosen = select(split_name, split)  # every check before the first file is written
     folder = out_dir / split_name
     folder.mkdir(parents=True, exist_ok=True)
+    sources = []
     for row, entry in chosen:
-        (folder / entry.path).write_bytes(png_bytes(split.pixels[row]))
+        pixels = cifar_pixels(split.pixels[row])
+        (folder / entry.path).write_bytes(pictures.png(pixels))
+        digest = pictures.pixel_hash(pixels)
+        sources.append(
+            source(split_name, entry.path, entry.label, digest, ARCHIVE, archive_md5=md5)
+        )
     (out_dir / f"{split_name}.lst").write_text(format_lst([entry for _, entry in chosen]))
-    return len(chosen)
+    return sources
 
 
 def _marker(md5: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -215,7 +225,12 @@ def prepare(
         verify_md5(Path(path), expected)
     splits = read_splits(Path(path))
     (out_dir / MARKER).unlink(missing_ok=True)  # a write that fails midway is never reused
-    counts = {split: write_split(out_dir, split, splits[split]) for split in cifar.SPLITS}
+    sources = {
+        split: write_split(out_dir, split, splits[split], expected) for split in cifar.SPLITS
+    }
+    manifest = format_manifest(row for rows in sources.values() for row in rows)
+    (out_dir / MANIFEST).write_text(manifest)
+    counts = {split: len(rows) for split, rows in sources.items()}
     (out_dir / MARKER).write_text(json.dumps(_marker(expected, counts), indent=1))
     return _dataset(out_dir, expected, counts, reused=False)
 
@@ -224,6 +239,46 @@ def upload(dataset: Dataset, layout: S3Layout, s3: Any) -> UploadResult:
     """Upload the dataset into the channels' layout; objects already there are skipped."""
     files = {layout.key_for(name): dataset.root / name for name in dataset.files()}
     return upload_files(s3, layout.bucket, files, prefix=layout.key() + "/")
+
+
+def image_reader(s3: Any) -> Callable[[Review], bytes]:
+    """Reads a reviewed image from the image bucket as it was reviewed (its etag, when the
+    record has one); ReviewedImageUnreadable when it is gone, replaced since or too large."""
+
+    def read(review: Review) -> bytes:
+        condition = {"IfMatch": f'"{review.etag.strip(chr(34))}"'} if review.etag else {}
+        try:
+            answer = s3.get_object(Bucket=review.s3_bucket, Key=review.s3_key, **condition)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in {"NoSuchKey", "NoSuchBucket", "404"}:
+                raise ReviewedImageUnreadable("the image is gone") from None
+            if code in {"PreconditionFailed", "412"}:
+                raise ReviewedImageUnreadable(
+                    f"the image was replaced since its review (etag {review.etag})"
+                ) from None
+            raise
+        if answer["ContentLength"] > MAX_IMAGE_BYTES:
+            answer["Body"].close()
+            raise ReviewedImageUnreadable(f"{answer['ContentLength']:,} bytes: too large")
+        return answer["Body"].read()
+
+    return read
+
+
+def add_ground_truth(dataset: Dataset, location: str, s3: Any) -> tuple[Reviews, Extension]:
+    """The answers at `location` (S3 or a folder) added to the dataset's train split."""
+    reviews = read_reviews(location, s3)
+    return reviews, extend_training(dataset.root, reviews, image_reader(s3))
+
+
+def _nothing_to_read(review: Review) -> bytes:
+    raise AssertionError("no reviewed image is read without --ground-truth")
+
+
+def archive_only(dataset: Dataset) -> Extension:
+    """The train split back to the archive's images, without an earlier run's answers."""
+    return extend_training(dataset.root, Reviews([]), _nothing_to_read)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -246,6 +301,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of --synthetic (default 0)")
     parser.add_argument("--cache-dir", type=Path, help=f"default: {default_cache_dir()}")
     parser.add_argument("--url", default=cifar.URL, help="default: %(default)s")
+    parser.add_argument(
+        "--ground-truth",
+        metavar="LOCATION",
+        help="also train on people's answers: s3://bucket[/prefix] or a folder laid out like "
+        "the ground-truth bucket (bicycle and motorcycle only; validation stays the same)",
+    )
     parser.add_argument("--bucket", help="upload to this S3 bucket (default: no upload)")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="S3 prefix (default: %(default)s)")
     aws.add_region_argument(parser)
@@ -257,6 +318,22 @@ def describe(dataset: Dataset, synthetic: bool) -> str:
     state = "already extracted" if dataset.reused else "extracted"
     counts = ", ".join(f"{split} {count}" for split, count in dataset.counts.items())
     return f"{state} {counts} images to {dataset.root} from {origin} MD5 {dataset.archive_md5}"
+
+
+def describe_extension(
+    dataset: Dataset, location: str, reviews: Reviews, extension: Extension
+) -> str:
+    """What the answers added, and each answer or file that could not be used, by name."""
+    lines = [
+        f"ground truth at {location}: {len(reviews.labelled)} answered bicycle or motorcycle, "
+        f"{len(reviews.neither)} neither (never trained on), {len(reviews.problems)} unusable",
+        f"added {len(extension.added)} reviewed images to the train split "
+        f"({len(read_lst(dataset.lst_files['train']))} images; the test split, validation, "
+        f"unchanged at {dataset.counts['test']}); sources in {dataset.root / MANIFEST}",
+    ]
+    lines += [f"  skipped {skipped}" for skipped in extension.skipped]
+    lines += [f"  unusable {problem}" for problem in reviews.problems]
+    return "\n".join(lines)
 
 
 def describe_upload(result: UploadResult, layout: S3Layout) -> str:
@@ -282,6 +359,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             url=args.url,
         )
         print(describe(dataset, args.synthetic))
+        if args.ground_truth:
+            s3 = aws.session(args.region).client("s3")
+            reviews, extension = add_ground_truth(dataset, args.ground_truth, s3)
+            print(describe_extension(dataset, args.ground_truth, reviews, extension))
+        elif archive_only(dataset).changed:
+            print("the train split holds the archive's images again, without reviewed ones")
         if args.bucket:
             layout = S3Layout(args.bucket, args.prefix)
             result = upload(dataset, layout, aws.session(args.region).client("s3"))

@@ -19,7 +19,6 @@ without pickle), so serving needs numpy, scikit-image and Pillow, not scikit-lea
 """
 
 import argparse
-import io
 import os
 import time
 import zipfile
@@ -28,7 +27,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import StackingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -41,36 +39,20 @@ from local.emulation import template
 from local.model.features import PatchDictionary, mirror_averaged, shape_and_colour
 from training.common import cifar
 from training.common.lst import read_lst
+from training.common.pictures import NotAnImage as NotAnImage  # raised by decode: its error
+from training.common.pictures import decode
 
 Predictor = Callable[[bytes], list[float]]
 
 FEATURES_VERSION = 2  # bump when the features or the saved arrays change: older files retrain
 CONFIDENCE_THRESHOLD = template.confidence_threshold()  # what "confident" means in evaluate()
-IMAGE_FORMATS = ("PNG", "JPEG")  # what the image-classification algorithm accepts
 SVM_C = 3.0  # chosen by 5-fold cross-validation on real training photographs
 FOLDS = 5  # for the stack's calibration scores and for cross_validate
 SEED = 0
 
 
-class NotAnImage(ValueError):
-    """The bytes are not a PNG or JPEG picture that can be decoded."""
-
-
 class IncompatibleModelFile(ValueError):
     """A model file from another features version, or not a model file at all."""
-
-
-def decode(image_bytes: bytes) -> np.ndarray:
-    """PNG or JPEG bytes as a 32x32 RGB uint8 array (other sizes are resized)."""
-    try:
-        with Image.open(io.BytesIO(image_bytes), formats=IMAGE_FORMATS) as image:
-            rgb = image.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise NotAnImage(f"cannot decode the bytes as PNG or JPEG: {error}") from error
-    side = cifar.IMAGE_SIDE
-    if rgb.size != (side, side):
-        rgb = rgb.resize((side, side), Image.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8)
 
 
 @dataclass(frozen=True)

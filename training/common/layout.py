@@ -10,12 +10,15 @@ data channel of the same split, so the `.lst` paths are bare file names
     test/<name>.png                    validation/<name>.png                validation
     train.lst                          train_lst/train.lst                  train_lst
     test.lst                           validation_lst/validation.lst        validation_lst
+    manifest.jsonl                     manifest.jsonl                       (none)
 
 CIFAR-100 has no validation split: its test split is the validation channel.
 """
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from training.common.manifest import MANIFEST
 
 DEFAULT_PREFIX = "scones-unlimited"
 DATA_CHANNEL = {"train": "train", "test": "validation"}  # local split -> data channel
@@ -55,6 +58,8 @@ class S3Layout:
             return self.key(DATA_CHANNEL[path.parts[0]], path.name)
         if len(path.parts) == 1 and path.suffix == ".lst" and path.stem in LST_CHANNEL:
             return self.lst_key(path.stem)
+        if relative_path == MANIFEST:  # beside the channels: a channel reads all it holds
+            return self.key(MANIFEST)
         raise UnknownDatasetFile(f"{relative_path} has no place in the S3 layout")
 
     @property

@@ -617,10 +617,12 @@ def objects(session, bucket):
     return {item["Key"]: item for item in listed.get("Contents", [])}
 
 
-def test_upload_lays_out_the_four_channels(dataset, layout, session):
+def test_upload_lays_out_the_four_channels_and_the_manifest_beside_them(
+    dataset, layout, session
+):
     result = etl.upload(dataset, layout, session.client("s3"))
     keys = set(objects(session, layout.bucket))
-    assert result.uploaded == len(keys) == 24 + 8 + 2
+    assert result.uploaded == len(keys) == 24 + 8 + 2 + 1
     train_png = lst.read_lst(dataset.lst_files["train"])[0].path
     test_png = lst.read_lst(dataset.lst_files["test"])[0].path
     assert {
@@ -628,6 +630,7 @@ def test_upload_lays_out_the_four_channels(dataset, layout, session):
         f"runs/test/validation/{test_png}",
         "runs/test/train_lst/train.lst",
         "runs/test/validation_lst/validation.lst",
+        "runs/test/manifest.jsonl",
     } <= keys
     head = session.client("s3").head_object(
         Bucket=layout.bucket, Key=f"runs/test/train/{train_png}"
@@ -642,7 +645,7 @@ def test_second_upload_sends_nothing_and_a_change_sends_one(dataset, layout, ses
     lst = dataset.lst_files["test"]
     lst.write_text(lst.read_text() + "\n")
     result = etl.upload(dataset, layout, s3)
-    assert (result.uploaded, result.unchanged) == (1, 24 + 8 + 1)
+    assert (result.uploaded, result.unchanged) == (1, 24 + 8 + 1 + 1)
     body = s3.get_object(Bucket=layout.bucket, Key="runs/test/validation_lst/validation.lst")
     assert hashlib.md5(body["Body"].read(), usedforsecurity=False).hexdigest() == md5_of(lst)
 
@@ -662,8 +665,8 @@ def test_cli_extracts_uploads_and_says_what_next(
     etl.main([*argv, "--bucket", bucket, "--prefix", "p", "--region", "us-east-1"])
     etl.main([*argv, "--bucket", bucket, "--prefix", "p"])
     first, second = capsys.readouterr().out.split("already extracted")
-    assert "uploaded 34 files to s3://scones-test-data/p/ (0 unchanged)" in first
-    assert "uploaded 0 files to s3://scones-test-data/p/ (34 unchanged)" in second
+    assert "uploaded 35 files to s3://scones-test-data/p/ (0 unchanged)" in first
+    assert "uploaded 0 files to s3://scones-test-data/p/ (35 unchanged)" in second
     assert f"validation     s3://{bucket}/p/validation/" in second
     assert f"next: python -m training.train --bucket {bucket} --prefix p" in second
 
