@@ -9,7 +9,7 @@ configuration whose data capture keeps 100 % of inputs and outputs (JSON outputs
 so `training.report` reads them as they are), and the endpoint; waits until it is
 InService; prints its name and the `sam deploy` line that wires the workflow to it.
 
-`--update-endpoint NAME` moves a live endpoint to the new model instead (training.rollout:
+`--update-endpoint NAME` moves a live endpoint to the new model instead (training.common.rollout:
 blue/green, all at once, a bake watched by alarms that roll it back). The endpoint keeps its
 name, so the stack's EndpointName never changes; the new model and endpoint configuration
 are named after it with the time, and the configuration captures as the live one does.
@@ -31,12 +31,11 @@ from typing import Any
 
 from sagemaker.core import image_uris
 
-from training import rollout
-from training.common import aws
+from training.common import aws, rollout
 from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
 from training.common.errors import TrainingError, exit_with_message
 from training.common.layout import DEFAULT_PREFIX, S3Layout
-from training.rollout import Guardrails
+from training.common.rollout import Guardrails
 
 ALGORITHM = "image-classification"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"  # the algorithm infers on CPU; one image a request

@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from training import deploy, rollout
+from training import deploy
+from training.common import rollout
 
 from .conftest import REGION
 
