@@ -4,9 +4,10 @@
 
 Removes, each only if it exists, in the order AWS requires: the endpoint's monitoring
 schedules (waiting until they are gone, as an endpoint with a schedule cannot be deleted),
-the endpoint, its endpoint configuration, and the models that configuration serves. When
-the endpoint is already gone, the configuration and model named like the endpoint (as
-training.deploy names them) are removed. Prints what it removed.
+training.monitor's model-quality job definition, the endpoint, its endpoint configuration,
+and the models that configuration serves. When the endpoint is already gone, the
+configuration and model named like the endpoint (as training.deploy names them) are removed.
+Prints what it removed.
 """
 
 import argparse
@@ -18,6 +19,7 @@ from typing import Any
 from training.common import aws
 from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
 from training.common.errors import TrainingError, exit_with_message
+from training.monitor import monitor_name
 
 SCHEDULE_GONE_TIMEOUT_SECONDS = 300
 POLL_SECONDS = 5
@@ -69,6 +71,16 @@ def _wait_schedule_gone(
         time.sleep(min(poll_seconds, remaining))
 
 
+def remove_job_definition(sagemaker: Any, endpoint_name: str) -> list[Removal]:
+    """Delete training.monitor's model-quality job definition, once no schedule uses it."""
+    name = monitor_name(endpoint_name)
+    describe = sagemaker.describe_model_quality_job_definition
+    if describe_or_none(describe, JobDefinitionName=name) is None:
+        return []
+    sagemaker.delete_model_quality_job_definition(JobDefinitionName=name)
+    return [Removal("model-quality job definition", name)]
+
+
 def remove_endpoint(sagemaker: Any, name: str) -> tuple[list[Removal], str]:
     """Delete the endpoint if it exists; also return its configuration's name."""
     endpoint = describe_or_none(sagemaker.describe_endpoint, EndpointName=name)
@@ -110,6 +122,7 @@ def cleanup(
     The timeout and poll interval are those of the wait for deleted schedules to go.
     """
     removed = remove_monitoring_schedules(sagemaker, endpoint_name, timeout_seconds, poll_seconds)
+    removed += remove_job_definition(sagemaker, endpoint_name)
     endpoint_removals, config_name = remove_endpoint(sagemaker, endpoint_name)
     config_removals, model_names = remove_endpoint_config(sagemaker, config_name)
     return removed + endpoint_removals + config_removals + remove_models(sagemaker, model_names)

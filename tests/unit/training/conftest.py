@@ -2,6 +2,7 @@
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from training import etl
 from training.common import synthetic
@@ -70,3 +71,13 @@ def role(session, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
     iam = session.client("iam")
     return iam.create_role(RoleName="scones-training", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+
+@pytest.fixture
+def stubbed():
+    """A SageMaker client under botocore's Stubber (moto has no Model Monitor), and the stubber;
+    every queued answer must have been asked for."""
+    client = boto3.client("sagemaker", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()

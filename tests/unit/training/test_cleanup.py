@@ -5,17 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from training import cleanup, deploy
 from training.cleanup import Removal
 
-from .conftest import REGION
-
-ARN = f"arn:aws:sagemaker:{REGION}:123456789012"
-WHEN = "2026-01-01T00:00:00Z"
+from . import sagemaker_answers as answers
+from .sagemaker_answers import ARN, WHEN
 
 
 def not_found(stubber, operation, params, code="ValidationException", what="resource"):
@@ -55,18 +51,7 @@ def schedule(name, status="Pending"):
 
 
 def queue_endpoint_and_what_it_uses(stubber):
-    stubber.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": "scones",
-            "EndpointArn": f"{ARN}:endpoint/scones",
-            "EndpointConfigName": "scones-config",
-            "EndpointStatus": "InService",
-            "CreationTime": WHEN,
-            "LastModifiedTime": WHEN,
-        },
-        {"EndpointName": "scones"},
-    )
+    stubber.add_response("describe_endpoint", answers.endpoint(), {"EndpointName": "scones"})
     stubber.add_response("delete_endpoint", {}, {"EndpointName": "scones"})
     stubber.add_response(
         "describe_endpoint_config",
@@ -91,12 +76,14 @@ def queue_endpoint_and_what_it_uses(stubber):
     stubber.add_response("delete_model", {}, {"ModelName": "scones-model"})
 
 
-@pytest.fixture
-def stubbed():
-    client = boto3.client("sagemaker", region_name=REGION)
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+def job_definition(stubber, exists=False):
+    """training.monitor's model-quality job definition, found and deleted, or absent."""
+    params = {"JobDefinitionName": "scones-model-quality"}
+    if not exists:
+        not_found(stubber, "describe_model_quality_job_definition", params, "ResourceNotFound")
+        return
+    stubber.add_response("describe_model_quality_job_definition", answers.job_definition(), params)
+    stubber.add_response("delete_model_quality_job_definition", {}, params)
 
 
 def test_removes_schedules_first_then_endpoint_config_and_model(stubbed):
@@ -110,21 +97,24 @@ def test_removes_schedules_first_then_endpoint_config_and_model(stubbed):
     for name in ("scones-quality", "scones-drift"):
         params = {"MonitoringScheduleName": name}
         not_found(stubber, "describe_monitoring_schedule", params, code="ResourceNotFound")
+    job_definition(stubber, exists=True)
     queue_endpoint_and_what_it_uses(stubber)
     removed = cleanup.cleanup(client, "scones", poll_seconds=0)
     assert removed == [
         Removal("monitoring schedule", "scones-quality"),
         Removal("monitoring schedule", "scones-drift"),
+        Removal("model-quality job definition", "scones-model-quality"),
         Removal("endpoint", "scones"),
         Removal("endpoint configuration", "scones-config"),
         Removal("model", "scones-model"),
     ]
-    assert cleanup.describe(removed, "scones").splitlines()[2] == "removed endpoint scones"
+    assert cleanup.describe(removed, "scones").splitlines()[3] == "removed endpoint scones"
 
 
 def test_without_an_endpoint_it_removes_what_is_named_after_it(stubbed):
     client, stubber = stubbed
     queue_schedules(stubber, [])
+    job_definition(stubber)
     not_found(stubber, "describe_endpoint", {"EndpointName": "scones"}, what="endpoint")
     not_found(stubber, "describe_endpoint_config", {"EndpointConfigName": "scones"})
     stubber.add_response(
@@ -139,6 +129,7 @@ def test_without_an_endpoint_it_removes_what_is_named_after_it(stubbed):
 def test_nothing_there_is_nothing_removed(stubbed):
     client, stubber = stubbed
     queue_schedules(stubber, [])
+    job_definition(stubber)
     not_found(stubber, "describe_endpoint", {"EndpointName": "scones"})
     not_found(stubber, "describe_endpoint_config", {"EndpointConfigName": "scones"})
     not_found(stubber, "describe_model", {"ModelName": "scones"})
@@ -162,6 +153,7 @@ def test_a_schedule_that_does_not_go_away(stubbed):
 def test_other_errors_are_not_taken_for_absence(stubbed):
     client, stubber = stubbed
     queue_schedules(stubber, [])
+    job_definition(stubber)
     stubber.add_client_error("describe_endpoint", "AccessDeniedException", "not authorized")
     with pytest.raises(client.exceptions.ClientError, match="not authorized"):
         cleanup.cleanup(client, "scones")

@@ -9,10 +9,10 @@ import pytest
 from training.common import aws
 from training.common.layout import S3Layout, UnknownDatasetFile
 
-STEPS = ["etl", "train", "deploy", "report", "cleanup"]
+STEPS = ["etl", "train", "deploy", "report", "monitor", "cleanup"]
 
 
-def test_training_holds_the_five_tools_and_nothing_else_at_its_top():
+def test_training_holds_the_six_tools_and_nothing_else_at_its_top():
     training = Path(__file__).resolve().parents[3] / "training"
     modules = {path.stem for path in training.glob("*.py")} - {"__init__"}
     assert modules == set(STEPS)
@@ -35,6 +35,7 @@ FAILING_ARGV = {
     "train": ["--bucket", "scones-test-data"],
     "deploy": ["--training-job", "a-job", "--bucket", "scones-test-data"],
     "report": ["--bucket", "scones-test-data"],
+    "monitor": ["--delete"],
     "cleanup": [],
 }
 
