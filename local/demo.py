@@ -23,6 +23,10 @@ With `--backfill`, steps 4 and 5 are one backfill instead: the test images go un
 and the backfill state machine classifies them all, each as a child execution, through the
 same steps as `python -m operations.backfill`; the demo prints the counts by outcome. The
 scripted review follows, the same.
+
+With `--learn`, one round of the learning loop instead (`local.learning`): train images as
+traffic, every review item answered, the model retrained on the answers and redeployed, and
+the figures before and after on the held-out test split.
 """
 
 # ruff: noqa: E402 (Ctrl-C must be handled before the imports below, which take seconds)
@@ -57,7 +61,7 @@ import boto3
 from local.emulation import template, workflow
 from local.emulation.arrivals import ArrivalsBridge
 from local.emulation.endpoint import ModelEndpoint
-from local.model.classifier import ensure_model
+from local.model.classifier import Predictor, ensure_model
 from operations import backfill
 from operations.cli import progress_display
 from operations.reviewing import Answer, Reviewer, ReviewItem
@@ -122,7 +126,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--backfill", action="store_true", help="classify the images with one backfill execution"
     )
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="one round of the learning loop: --images train images as traffic, all reviewed, "
+        "the model retrained on the answers; before and after on the held-out test split",
+    )
     args = parser.parse_args(argv)
+    if args.learn and (args.backfill or args.endpoint_name):
+        parser.error("--learn runs the local endpoint's round: no --backfill, no --endpoint-name")
     if args.archive and args.synthetic:
         parser.error("--archive and --synthetic exclude each other")
     if args.images < 1:
@@ -162,15 +174,18 @@ def moto_config(real_endpoint: bool) -> dict:
     return config
 
 
-def start_local(args: argparse.Namespace, stack: ExitStack) -> workflow.LocalAws:
-    """moto and the loopback servers, the functions' logs going to a file."""
+def start_local(
+    args: argparse.Namespace, stack: ExitStack, predictor: Predictor | None = None
+) -> workflow.LocalAws:
+    """moto and the loopback servers, the functions' logs going to a file; the local endpoint
+    serves `predictor`, or the demo's model."""
     real_endpoint = bool(args.endpoint_name)
     endpoint_name = args.endpoint_name or workflow.LOCAL_ENDPOINT_NAME
     variables = workflow.function_environment(
         region=args.region, endpoint_name=endpoint_name, threshold=args.threshold
     )
     if not real_endpoint:
-        variables |= fake_credentials() | local_endpoint(args, stack)
+        variables |= fake_credentials() | local_endpoint(args, stack, predictor)
     stack.enter_context(workflow.environment(variables))
     # The functions' structured logs and metrics go to a file, as they would go to CloudWatch.
     log_file = stack.enter_context((args.workdir / "functions.log").open("w"))
@@ -178,9 +193,14 @@ def start_local(args: argparse.Namespace, stack: ExitStack) -> workflow.LocalAws
     return workflow.start_local_aws(stack, args.region, moto_config(real_endpoint))
 
 
-def run_workflow(args: argparse.Namespace, images: list[tuple[Path, str]], stack: ExitStack):
+def run_workflow(
+    args: argparse.Namespace,
+    images: list[tuple[Path, str]],
+    stack: ExitStack,
+    predictor: Predictor | None = None,
+):
     """Start moto and the loopback servers, then upload each image for the arrivals rule."""
-    local_aws = start_local(args, stack)
+    local_aws = start_local(args, stack, predictor)
     bridge = arrivals_bridge(local_aws, args.region)
     outcomes = []
     for path, true_label in progress(images, sys.stderr):
@@ -319,9 +339,12 @@ def fake_credentials() -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": ""}
 
 
-def local_endpoint(args: argparse.Namespace, stack: ExitStack) -> dict[str, str]:
-    """Train or reuse the local model and serve it; returns the variable that routes to it."""
-    predictor = ensure_model(args.workdir / "data", args.workdir / "model.npz")
+def local_endpoint(
+    args: argparse.Namespace, stack: ExitStack, predictor: Predictor | None = None
+) -> dict[str, str]:
+    """Serve `predictor`, or the local model (trained or reused); returns the variable that
+    routes to it."""
+    predictor = predictor or ensure_model(args.workdir / "data", args.workdir / "model.npz")
     capture = args.workdir / "data-capture"
     shutil.rmtree(capture, ignore_errors=True)  # the report covers this run only
     endpoint = stack.enter_context(
@@ -385,6 +408,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.backfill:
         return run_backfill_demo(args, images)
+    if args.learn:
+        from local import learning  # it builds on this module's steps
+
+        return learning.run(args)
     with ExitStack() as stack:
         outcomes, review = run_workflow(args, images, stack)
         answered = review_after(args, {f"{UPLOAD_PREFIX}{path.name}": t for path, t in images})
