@@ -18,6 +18,7 @@ import math
 
 import pytest
 
+from local.emulation import template
 from tests.unit.training.answers import ANSWERS, uid, write_answers, write_captures
 from training.common import accuracy as acc
 from training.common.accuracy import Proportion, describe, is_audit, measure
@@ -47,6 +48,11 @@ def test_the_fixtures_audits_are_the_workflows_and_this_copy_is_its():
         ids = [uid(n) for n in range(200)]
         assert [is_audit(i, percent) for i in ids] == [workflow_is_audit(i, percent) for i in ids]
     assert abs(acc.Z - Z) < 1e-12
+
+
+def test_the_default_audit_share_is_the_templates():
+    """training.report runs without the repository's tools: its default is held here."""
+    assert float(template.parameter_defaults()["AuditSamplePercent"]) == acc.DEFAULT_AUDIT_PERCENT
 
 
 def test_each_days_counts_by_hand(result):
