@@ -209,6 +209,13 @@ def _points(period: Period) -> list[tuple[float | None, float, float, str]]:
     return points
 
 
+def _days_axis(axes: Any, result: Accuracy) -> None:
+    """One slot a day, labelled with its date; slanted when a week or more would crowd them."""
+    days = [str(day) for day in result.days]
+    axes.set_xticks(range(len(days)), days, rotation=45 if len(days) > 7 else 0)
+    axes.set_xlim(-0.5, max(len(days), 1) - 0.5)
+
+
 def _accuracy_over_time(axes: Any, result: Accuracy) -> None:
     days = [_points(period) for period in result.days.values()]
     for index, (name, color, offset) in enumerate(SERIES):
@@ -235,15 +242,14 @@ def _accuracy_over_time(axes: Any, result: Accuracy) -> None:
                     fontsize=8,
                     color=color,
                 )
-    axes.set_xticks(range(len(days)), [str(day) for day in result.days])
-    axes.set(xlim=(-0.5, max(len(days), 1) - 0.5), ylim=(0, 1.05), ylabel="accuracy")
+    _days_axis(axes, result)
+    axes.set(ylim=(0, 1.05), ylabel="accuracy")
     axes.set_title(f"Accuracy by day, {LEVEL:.0%} intervals (right/answered beside each)")
-    if not days:
-        axes.text(
-            0.5, 0.5, "no captured inference with an id", transform=axes.transAxes, ha="center"
-        )
-    else:
+    if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    else:
+        empty = "no answer joins a capture yet" if days else "no captured inference with an id"
+        axes.text(0.5, 0.5, empty, transform=axes.transAxes, ha="center")
 
 
 def _review_share(axes: Any, result: Accuracy) -> None:
@@ -251,8 +257,8 @@ def _review_share(axes: Any, result: Accuracy) -> None:
     shares = [period.review_share or 0.0 for period in periods]
     bars = axes.bar(range(len(periods)), shares, color=THRESHOLD_COLOR, alpha=0.5)
     axes.bar_label(bars, [f"{p.unsure}/{p.captured}" for p in periods], fontsize=8)
-    axes.set_xticks(range(len(periods)), [str(day) for day in result.days])
-    axes.set(xlim=(-0.5, max(len(periods), 1) - 0.5), ylim=(0, 1.1), ylabel="share")
+    _days_axis(axes, result)
+    axes.set(ylim=(0, 1.1), ylabel="share")
     axes.set_title("Sent to review (below the threshold / captured)")
 
 

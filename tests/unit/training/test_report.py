@@ -378,3 +378,17 @@ def test_a_missing_ground_truth_bucket_is_named(tmp_path, session, bucket):
         report.write_report(
             f"s3://{bucket}/c", tmp_path / "out", ground_truth="s3://absent-gt", region="us-east-1"
         )
+
+
+def test_a_week_or_more_of_days_slants_their_labels(tmp_path):
+    inferences = [Inference(START + timedelta(days=n), (0.95, 0.05), f"id-{n}") for n in range(8)]
+    figure = report.accuracy_figure(measure(inferences, read_reviews(tmp_path), 0.90))
+    over_time, share, *_ = figure.axes
+    for axes in (over_time, share):
+        labels = axes.get_xticklabels()
+        assert len(labels) == 8 and {label.get_rotation() for label in labels} == {45.0}
+    assert [t.get_text() for t in over_time.texts] == ["no answer joins a capture yet"]
+    few = measure(inferences[:7], read_reviews(tmp_path), 0.90)
+    assert {t.get_rotation() for t in report.accuracy_figure(few).axes[0].get_xticklabels()} == {
+        0.0
+    }
