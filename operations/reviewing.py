@@ -9,11 +9,13 @@ bucket exactly once per inference id, whoever answers and however often:
                                          (S3's conditional write): the lock of the answer
     ground-truth/yyyy/mm/dd/hh/<id>.jsonl  bicycle or motorcycle, as Model Monitor reads it
     neither/yyyy/mm/dd/hh/<id>.jsonl       neither: never under ground-truth/
-    waiting/<inference_id>                 the state machine's marker, deleted by the answer
+    waiting/<review_id>                    the state machine's marker of the upload, deleted
+                                           by the answer
 
 Only the image bucket's images are read; only the ground-truth bucket is written.
 """
 
+import hashlib
 import json
 import re
 import reprlib
@@ -59,6 +61,7 @@ HOLD_GONE = {"ReceiptHandleIsInvalid", "MessageNotInflight"}
 JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: what terminals act on
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 80
 shown = _REPR.repr  # a value in a message: quoted, escaped (repr), at most about 80 characters
@@ -74,6 +77,7 @@ class ReviewItem:
     inferences: tuple[float, float]
     execution_id: str
     inference_id: str
+    review_id: str  # the upload's: names its waiting marker
     reason: str  # "below_threshold" | "audit"
     sent_at: float  # seconds since the epoch (SentTimestamp)
 
@@ -125,7 +129,7 @@ def read(message: dict[str, Any], image_bucket: str) -> ReviewItem | Unreadable:
 
 def _review_item(message: dict[str, Any], image_bucket: str) -> ReviewItem:
     body = _body(message.get("Body"))
-    for name in ("inference_id", "reason"):
+    for name in ("inference_id", "review_id", "reason"):
         if name not in body:
             raise InvalidReviewItem(
                 f"no '{name}': a message from before review records, or not ours"
@@ -141,6 +145,7 @@ def _review_item(message: dict[str, Any], image_bucket: str) -> ReviewItem:
         _inferences(body.get("inferences")),
         _text(body, "execution_id", MAX_TEXT_BYTES),
         _inference_id(body.get("inference_id")),
+        _review_id(body.get("review_id")),
         _reason(body.get("reason")),
         _sent_at(message),
     )
@@ -202,6 +207,13 @@ def _inference_id(value: Any) -> str:
     """A UUID in its canonical text: it names S3 keys, so nothing else may pass."""
     if not isinstance(value, str) or not UUID_TEXT.fullmatch(value):
         raise InvalidReviewItem(f"'inference_id' is not a UUID: {shown(value)}")
+    return value
+
+
+def _review_id(value: Any) -> str:
+    """A SHA-256 in lowercase hex, as the state machine writes it: it names an S3 key."""
+    if not isinstance(value, str) or not SHA256_HEX.fullmatch(value):
+        raise InvalidReviewItem(f"'review_id' is not a SHA-256 in hex: {shown(value)}")
     return value
 
 
@@ -350,7 +362,7 @@ class Reviewer:
                 f"{answer.record_key}), but the hold ran out before the item left the queue: "
                 "whoever takes it next is told it is answered"
             ) from None
-        marker = f"waiting/{held.content.inference_id}"
+        marker = waiting_key(held.content.review_id)
         try:
             self.s3.delete_object(Bucket=self.ground_truth_bucket, Key=marker)
         except ClientError as error:
@@ -488,6 +500,19 @@ class Reviewer:
         if code == "NoSuchBucket":
             return BucketNotFound(f"no bucket named '{self.image_bucket}'")
         return denied_or_none(error, f"read {where}") or error
+
+
+def review_id(s3_bucket: str, s3_key: str, etag: str | None) -> str:
+    """The upload's id, as the state machine computes it once: the SHA-256 of
+    "bucket/key/etag" (its FIFO deduplication id, and its waiting marker's name), so that the
+    same upload delivered twice is one message and one marker. No etag is written null."""
+    upload = f"{s3_bucket}/{s3_key}/{'null' if etag is None else etag}"
+    return hashlib.sha256(upload.encode()).hexdigest()
+
+
+def waiting_key(review_id: str) -> str:
+    """The state machine's marker of an upload waiting for review."""
+    return f"waiting/{review_id}"
 
 
 def review_key(inference_id: str) -> str:

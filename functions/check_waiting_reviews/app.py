@@ -1,10 +1,11 @@
 """CheckWaitingReviews: how long the oldest item of the review queue has waited, as a metric.
 
-The state machine writes `waiting/<inference id>` to the ground-truth bucket when it queues an
-item, and the answer deletes it: the oldest marker's LastModified is when the longest-waiting
-item was queued. SQS's own ApproximateAgeOfOldestMessage cannot tell it: it leaves out messages
-received several times, and reviewers receive every item they look at. A marker whose message
-expired unanswered stays, and keeps the ReviewWaitAlarm on: an image was lost unreviewed.
+The state machine writes `waiting/<review id>` (named by the upload) to the ground-truth bucket
+just before it queues an item, and the answer deletes it: the oldest marker's LastModified is
+when the longest-waiting item was queued. SQS's own ApproximateAgeOfOldestMessage cannot tell
+it: it leaves out messages received several times, and reviewers receive every item they look
+at. A marker whose message expired unanswered stays, and keeps the ReviewWaitAlarm on: an
+image was lost unreviewed.
 """
 
 from collections.abc import Iterable

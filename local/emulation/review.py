@@ -17,7 +17,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from local.emulation import workflow
-from operations.reviewing import Reviewer
+from operations.reviewing import Reviewer, review_id, waiting_key
 
 REGION = "us-east-1"
 
@@ -82,23 +82,25 @@ class LocalReview:
         """Upload `image` under `key` and queue it for review as the state machine would, with
         the waiting marker; returns the message body."""
         etag = self.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=image)["ETag"]
+        etag = etag.strip('"')
         inference_id = str(uuid.uuid4())
         body = {
             "s3_bucket": workflow.IMAGE_BUCKET,
             "s3_key": key,
-            "etag": etag.strip('"'),
+            "etag": etag,
             "inferences": list(inferences),
             "threshold": 0.9,
             "execution_id": f"arn:aws:states:{self.region}:{workflow.ACCOUNT_ID}:execution:"
             f"ImageClassification:{inference_id}",
             "inference_id": inference_id,
+            "review_id": review_id(workflow.IMAGE_BUCKET, key, etag),
             "reason": reason,
         }
         if reason == "below_threshold":
             cause = {"errorType": "ConfidenceThresholdNotMet", "errorMessage": "below 0.9"}
             body |= {"error": "ConfidenceThresholdNotMet", "cause": json.dumps(cause)}
-        marker = f"waiting/{inference_id}"
-        self.s3.put_object(Bucket=workflow.GROUND_TRUTH_BUCKET, Key=marker, Body=b"")
+        marker = waiting_key(body["review_id"])
+        self.s3.put_object(Bucket=workflow.GROUND_TRUTH_BUCKET, Key=marker, Body=json.dumps(body))
         self.send_body(json.dumps(body), group=key)
         return body
 

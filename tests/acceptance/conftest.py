@@ -148,7 +148,8 @@ def inference_ids_of(run: Run, image: bytes) -> list[str]:
 
 
 def waiting_markers(s3, bucket: str) -> dict[str, dict]:
-    """Inference id -> the review message its `waiting/` marker in the ground-truth bucket holds."""
+    """Review id (the upload's) -> the review message its `waiting/` marker in the ground-truth
+    bucket holds."""
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="waiting/").get("Contents", [])
     return {
         item["Key"].removeprefix("waiting/"): json.loads(

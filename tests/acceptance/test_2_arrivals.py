@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from local.acceptance import IMAGE_BUCKET
+from operations.reviewing import review_id, waiting_key
 from tests.acceptance.conftest import (
     command,
     finished,
@@ -124,8 +125,8 @@ def test_confident_uploads_succeed_with_the_contracts_output(arrivals):
 
 def test_an_unsure_upload_fails_and_waits_for_review_once(run, arrivals, sqs, s3, outputs, images):
     """Two executions, one message (FIFO deduplication): the first's, named by the inference
-    id the endpoint captured. Each execution marks its own inference as waiting: the second's
-    marker stays after the answer (README, "When an alarm fires", ReviewWaitAlarm)."""
+    id the endpoint captured. One waiting marker, named by the upload (its review id, the
+    message's deduplication id), which both executions wrote: the answer deletes it."""
     executions = arrivals["executions"].get(UNSURE_KEY, [])
     assert Counter((e["status"], e.get("error")) for e in executions) == {
         ("FAILED", "ConfidenceThresholdNotMet"): 2
@@ -142,9 +143,14 @@ def test_an_unsure_upload_fails_and_waits_for_review_once(run, arrivals, sqs, s3
     assert (message["reason"], message["error"]) == ("below_threshold", "ConfidenceThresholdNotMet")
     captured = inference_ids_of(run, images.unsure[0].data)[-2:]  # the two uploads' inferences
     assert message["inference_id"] in captured
+    upload = review_id(message["s3_bucket"], UNSURE_KEY, arrivals["etags"][UNSURE_KEY])
+    assert message["review_id"] == upload
     markers = waiting_markers(s3, outputs["GroundTruthBucketName"])
-    assert set(captured) <= set(markers)
-    assert markers[message["inference_id"]] == message
+    assert not set(captured) & set(markers)  # no marker is named by an inference
+    marker = markers[upload]  # the message of whichever execution wrote it last
+    assert marker["inference_id"] in captured
+    same = ("s3_bucket", "s3_key", "etag", "review_id", "reason")
+    assert {name: marker[name] for name in same} == {name: message[name] for name in same}
 
 
 def test_review_commands_list_take_and_label_the_unsure_image(run, arrivals, outputs, s3, tmp_path):
@@ -187,23 +193,31 @@ def test_review_commands_list_take_and_label_the_unsure_image(run, arrivals, out
             + "\n"
         ).encode()
     )
-    assert record["inference_id"] not in waiting_markers(s3, bucket)  # the answer deleted it
+    upload = review_id(record["s3_bucket"], record["s3_key"], record["etag"])
+    assert upload not in waiting_markers(s3, bucket)  # the answer deleted the upload's one marker
     empty = command(run, "operations.review", *queue, "list")
     assert empty.stdout.startswith("0 waiting for review")
 
 
 def test_the_hourly_check_counts_what_waits(run, account, s3, outputs, arrivals):
-    """The fourth function, invoked as its schedule would: the markers left in the bucket."""
+    """The fourth function, invoked as its schedule would: the markers in the bucket, one of them
+    this test's own (the answer above deleted the unsure upload's)."""
+    bucket = outputs["GroundTruthBucketName"]
+    own = waiting_key(review_id(IMAGE_BUCKET, arriving("never-uploaded.png"), None))
+    s3.put_object(Bucket=bucket, Key=own, Body=b"{}")
     resources = account.client("cloudformation").list_stack_resources(StackName=run.stack)
     [check] = [
         resource["PhysicalResourceId"]
         for resource in resources["StackResourceSummaries"]
         if resource["LogicalResourceId"] == "CheckWaitingReviewsFunction"
     ]
-    answer = account.client("lambda").invoke(FunctionName=check, Payload=b"{}")
-    assert "FunctionError" not in answer, answer["Payload"].read()
-    body = json.loads(answer["Payload"].read())["body"]
-    markers = waiting_markers(s3, outputs["GroundTruthBucketName"])
+    try:
+        answer = account.client("lambda").invoke(FunctionName=check, Payload=b"{}")
+        assert "FunctionError" not in answer, answer["Payload"].read()
+        body = json.loads(answer["Payload"].read())["body"]
+        markers = waiting_markers(s3, bucket)
+    finally:
+        s3.delete_object(Bucket=bucket, Key=own)
     assert body["waiting"] == len(markers) >= 1
     assert body["oldest_key"].removeprefix("waiting/") in markers
     assert 0 <= body["hours"] < 1

@@ -10,6 +10,7 @@ import pytest
 
 from local import acceptance
 from local.acceptance import IMAGE_BUCKET
+from operations.reviewing import review_id
 from tests.acceptance.conftest import inference_ids_of, wait_for, waiting_markers
 from tests.acceptance.test_4_logs import json_lines, log_lines
 
@@ -35,7 +36,8 @@ def test_an_express_stack_classifies_an_upload_and_audits_it(
     run, express_stack, account, s3, sqs, logs, images
 ):
     """AuditSamplePercent=100: the confident image succeeds and is also queued as an audit,
-    named by the inference id the endpoint captured, with its waiting marker."""
+    named by the inference id the endpoint captured, with its waiting marker (named by the
+    upload's review id)."""
     stepfunctions = account.client("stepfunctions")
     machine = stepfunctions.describe_state_machine(stateMachineArn=express_stack["StateMachineArn"])
     assert machine["type"] == "EXPRESS"
@@ -67,9 +69,10 @@ def test_an_express_stack_classifies_an_upload_and_audits_it(
         "threshold": 0.9,
         "execution_id": message["execution_id"],
         "inference_id": inference_id,
+        "review_id": review_id(IMAGE_BUCKET, key, etag),
         "reason": "audit",
     }
     assert max(message["inferences"]) == pytest.approx(image.confidence)
     bucket = express_stack["GroundTruthBucketName"]
     markers = wait_for(lambda: waiting_markers(s3, bucket))
-    assert markers == {inference_id: message}
+    assert markers == {message["review_id"]: message}

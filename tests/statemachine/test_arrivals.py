@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from local.emulation import workflow
 from local.emulation.arrivals import ArrivalsBridge
+from operations.reviewing import Reviewer, review_id
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
 
@@ -48,7 +49,7 @@ class Arrivals:
         return self.stepfunctions.list_executions(stateMachineArn=self.arn)["executions"]
 
     def waiting_markers(self) -> dict[str, dict]:
-        """Inference id -> the review message its `waiting/` marker holds."""
+        """Review id (the upload's) -> the review message its `waiting/` marker holds."""
         bucket = workflow.GROUND_TRUTH_BUCKET
         listed = self.s3.list_objects_v2(Bucket=bucket, Prefix="waiting/").get("Contents", [])
         return {
@@ -147,11 +148,12 @@ def test_a_low_confidence_upload_fails_loudly_and_queues_one_review_item(
         "threshold": 0.9,
         "execution_id": execution["executionArn"],
         "inference_id": inference_id,
+        "review_id": review_id(IMAGE_BUCKET, "incoming/motorcycle_s_001300.png", etag),
         "reason": "below_threshold",
         "error": "ConfidenceThresholdNotMet",
         "cause": execution["cause"],
     }
-    assert arrivals.waiting_markers() == {inference_id: item}
+    assert arrivals.waiting_markers() == {item["review_id"]: item}
 
 
 def test_a_confident_upload_queues_nothing(arrivals, model):
@@ -161,17 +163,37 @@ def test_a_confident_upload_queues_nothing(arrivals, model):
     assert arrivals.review_items() == []
 
 
-def test_a_repeated_delivery_queues_nothing_more(arrivals, model):
+def test_a_repeated_delivery_queues_one_item_whose_answer_leaves_no_marker(arrivals, model):
+    """Two executions of one upload (two inference ids): one message and one marker, both named
+    by the upload, so the one answer deletes the one marker the ReviewWaitAlarm would see."""
     image = make_image((12, 34, 56))
     model.answers[image] = UNSURE
-    arrivals.upload("incoming/motorcycle_s_001300.png", image)
+    etag = arrivals.upload("incoming/motorcycle_s_001300.png", image)
     [event] = arrivals.bridge.pending_events()
 
     executions = arrivals.finished([arrivals.bridge.start(event), arrivals.bridge.start(event)])
 
     assert [e["error"] for e in executions] == ["ConfidenceThresholdNotMet"] * 2
-    [item] = arrivals.review_items()  # whichever execution sent first
-    assert item["execution_id"] in {e["executionArn"] for e in executions}
+    upload = review_id(IMAGE_BUCKET, "incoming/motorcycle_s_001300.png", etag)
+    [marker] = arrivals.waiting_markers().values()  # the later execution's message
+    assert marker["review_id"] == upload
+    reviewer = Reviewer(
+        arrivals.sqs,
+        arrivals.s3,
+        boto3.client("sts", region_name=REGION),
+        arrivals.review_queue_url,
+        IMAGE_BUCKET,
+        workflow.GROUND_TRUTH_BUCKET,
+        wait_seconds=0,
+    )
+    held = reviewer.take(30)
+    assert held.content.review_id == upload  # whichever execution sent first
+    assert held.content.execution_id in {e["executionArn"] for e in executions}
+    assert reviewer.take(30) is None  # SQS kept one message
+
+    reviewer.answer(held, "motorcycle", 3.0)
+
+    assert arrivals.waiting_markers() == {}
 
 
 def test_the_documented_event_with_spaces_and_accents_reads_its_key_literally(arrivals, model):
@@ -214,3 +236,5 @@ def test_a_console_input_without_etag_is_queued_with_a_null_etag(arrivals, model
 
     [item] = arrivals.review_items()
     assert (item["s3_key"], item["etag"]) == ("test/motorcycle_s_001300.png", None)
+    assert item["review_id"] == review_id(IMAGE_BUCKET, "test/motorcycle_s_001300.png", None)
+    assert list(arrivals.waiting_markers()) == [item["review_id"]]

@@ -13,12 +13,14 @@ from moto import mock_aws
 
 from functions.classify_image import app as classify_image
 from local.emulation import template, workflow
+from operations.reviewing import review_id
 from tests.conftest import IMAGE_BUCKET
 from tests.images import make_image
 from tests.statemachine.test_arrivals import UNSURE, Arrivals
 from tests.statemachine.test_image_classification import entered_states
 
 KEY = "test/bicycle_s_000513.png"
+UPLOAD = review_id(IMAGE_BUCKET, KEY, None)  # the console's input has no etag
 CONFIDENT = [0.97, 0.03]
 # Inference ids whose SHA-256 places them at 0.230 and 2.054 % of its range
 # (tests/unit/functions/test_filter_inferences.py): audited at the default 2 %, and not.
@@ -125,17 +127,18 @@ def test_a_confident_image_whose_id_falls_in_the_share_is_audited_and_still_succ
         "threshold": 0.9,
         "execution_id": execution["executionArn"],
         "inference_id": AUDITED,
+        "review_id": UPLOAD,
         "reason": "audit",
     }
-    assert review.waiting_markers() == {AUDITED: item}
+    assert review.waiting_markers() == {UPLOAD: item}
     assert review.states(execution)[2:] == [
         "FilterInferences",
         "IsAudit",
         "ReadExecutionInput",
         "WhyReview",
         "ComposeAudit",
-        "QueueForReview",
         "MarkAsWaiting",
+        "QueueForReview",
         "Queued",
         "Classified",
     ]
@@ -161,7 +164,7 @@ def test_an_unsure_image_is_never_an_audit(review):
         AUDITED,
         "ConfidenceThresholdNotMet",
     )
-    assert list(review.waiting_markers()) == [AUDITED]
+    assert list(review.waiting_markers()) == [UPLOAD]
 
 
 def test_an_unsure_image_whose_message_cannot_be_sent_fails_as_review_not_queued(review):
@@ -179,7 +182,15 @@ def test_an_unsure_image_whose_message_cannot_be_sent_fails_as_review_not_queued
     assert all(send["error"].startswith("SQS.") for send in sends)  # the send's own error
     assert review.counted("ReviewsNotQueued", STACK | {"reason": "below_threshold"}) == 1
     assert review.metrics_written() < watched_by("ReviewNotQueuedAlarm")
-    assert review.waiting_markers() == {}  # nothing waits: no marker says it does
+    # Written before the send, the marker stays: it names an image nobody reviewed.
+    [marker] = review.waiting_markers().values()
+    assert (marker["inference_id"], marker["review_id"]) == (NOT_AUDITED, UPLOAD)
+    assert review.states(execution)[-7:-3] == [
+        "ComposeReview",
+        "MarkAsWaiting",
+        "QueueForReview",
+        "CountReviewNotQueued",
+    ]
 
 
 def test_an_audit_that_cannot_be_sent_is_counted_and_the_image_still_succeeds(review):
@@ -192,6 +203,7 @@ def test_an_audit_that_cannot_be_sent_is_counted_and_the_image_still_succeeds(re
     assert review.counted("ReviewsNotQueued", STACK | {"reason": "below_threshold"}) == 0
     assert review.metrics_written() < watched_by("ReviewNotQueuedAlarm")
     assert review.states(execution)[-3:] == ["CountReviewNotQueued", "NotQueued", "Classified"]
+    assert list(review.waiting_markers()) == [UPLOAD]  # names the audit that was lost
 
 
 def test_a_marker_that_cannot_be_written_loses_no_review_and_is_counted(review):
@@ -206,3 +218,9 @@ def test_a_marker_that_cannot_be_written_loses_no_review_and_is_counted(review):
     assert len(writes) == SEND_ATTEMPTS
     assert review.counted("WaitingMarkersNotWritten", STACK) == 1
     assert review.metrics_written() == watched_by("WaitingMarkerNotWrittenAlarm")
+    assert review.states(execution)[-4:] == [
+        "CountMarkerNotWritten",
+        "QueueForReview",
+        "Queued",
+        "ConfidenceThresholdNotMet",
+    ]

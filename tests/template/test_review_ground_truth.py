@@ -66,13 +66,24 @@ def test_the_outputs_name_both_buckets_the_review_tools_take():
 def test_the_state_machine_writes_only_waiting_markers_into_the_ground_truth_bucket():
     parameters = STATES["MarkAsWaiting"]["Parameters"]
     assert substituted(parameters["Bucket"]) == {"Ref": "GroundTruthBucket"}
-    assert parameters["Key.$"] == "States.Format('waiting/{}', $.review.message.inference_id)"
+    assert parameters["Key.$"] == "States.Format('waiting/{}', $.review.message.review_id)"
     [write] = [
         statement
         for statement in EXPECTED_STATEMENTS["ImageClassificationStateMachineRole"]
         if statement["Action"] == "s3:PutObject"
     ]
     assert write["Resource"] == {"Fn::Sub": "${GroundTruthBucket.Arn}/waiting/*"}
+
+
+def test_the_review_id_is_computed_once_and_names_both_the_deduplication_and_the_marker():
+    """The upload's SHA-256, in the message the compose states write; the send and the marker
+    read it from there, so they can never name the upload differently."""
+    upload = "States.Hash(States.Format('{}/{}/{}', $.s3_bucket, $.s3_key, $.execution.input.etag), 'SHA-256')"  # noqa: E501
+    for compose in ("ComposeReview", "ComposeAudit"):
+        assert STATES[compose]["Parameters"]["message"]["review_id.$"] == upload
+    send = STATES["QueueForReview"]["Parameters"]
+    assert send["MessageDeduplicationId.$"] == "$.review.message.review_id"
+    assert STATES["MarkAsWaiting"]["Next"] == "QueueForReview"  # the marker first
 
 
 def metric_written(task: str) -> tuple[object, str, dict[str, object]]:

@@ -7,7 +7,7 @@ import pytest
 
 from local import demo
 from local.emulation import workflow
-from tests.unit.operations.review_queue import Queue, inference_id
+from tests.unit.operations.review_queue import Queue, inference_id, marker
 
 TRUE_LABELS = ["bicycle", "motorcycle", "neither", "bicycle"]
 
@@ -37,7 +37,7 @@ def test_the_scripted_reviewer_answers_a_few_with_the_true_labels(queue, tmp_pat
     }
     assert kept == queue.objects()
     assert {key.split("/")[0] for key in kept} == {"reviews", "ground-truth", "neither", "waiting"}
-    assert f"waiting/{inference_id(3)}" in kept
+    assert marker(3) in kept
     record = json.loads(kept[f"reviews/{inference_id(1)}.json"])
     assert (record["label"], record["reason"]) == ("motorcycle", "audit")
     out = capsys.readouterr().out

@@ -1,6 +1,7 @@
 """The review queue and the two buckets of a review, in moto, with messages per the contract:
 what the review core's tests and the command's tests share."""
 
+import hashlib
 import json
 import uuid
 
@@ -8,7 +9,7 @@ import boto3
 from botocore.stub import Stubber
 
 from local.emulation import workflow
-from operations.reviewing import Reviewer
+from operations.reviewing import Reviewer, review_id, waiting_key
 from tests.conftest import IMAGE_BUCKET
 
 GROUND_TRUTH_BUCKET = "stack-groundtruthbucket-1a2b3c"
@@ -18,6 +19,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24  # what the image's first bytes say; n
 
 def inference_id(n: int) -> str:
     return str(uuid.UUID(int=n, version=4))
+
+
+def marker(n: int) -> str:
+    """The waiting marker of item `n` as `Queue.send_item` uploads it (S3's etag of one part is
+    its MD5)."""
+    etag = hashlib.md5(PNG, usedforsecurity=False).hexdigest()
+    return waiting_key(review_id(IMAGE_BUCKET, f"incoming/photo-{n:02d}.png", etag))
 
 
 def item_body(n: int, reason: str = "below_threshold", **changes) -> dict:
@@ -30,6 +38,7 @@ def item_body(n: int, reason: str = "below_threshold", **changes) -> dict:
         "threshold": 0.9,
         "execution_id": EXECUTION.format(n),
         "inference_id": inference_id(n),
+        "review_id": review_id(IMAGE_BUCKET, f"incoming/photo-{n:02d}.png", f"etag{n:02d}"),
         "reason": reason,
     }
     if reason == "below_threshold":
@@ -60,8 +69,8 @@ class Queue:
         body = item_body(n, reason, **changes)
         key = body["s3_key"]
         body["etag"] = self.s3.put_object(Bucket=IMAGE_BUCKET, Key=key, Body=PNG)["ETag"].strip('"')
-        marker = f"waiting/{body['inference_id']}"
-        self.s3.put_object(Bucket=self.ground_truth_bucket, Key=marker)
+        body["review_id"] = review_id(IMAGE_BUCKET, key, body["etag"])
+        self.s3.put_object(Bucket=self.ground_truth_bucket, Key=waiting_key(body["review_id"]))
         self.send(body, n)
         return body
 

@@ -20,11 +20,13 @@ from tests.unit.operations.review_queue import (
     Queue,
     inference_id,
     item_body,
+    marker,
     sqs_failing_delete,
     sqs_hold_gone,
 )
 
 ID = inference_id(1)
+MARKER = marker(1)
 MOTO_ARN = "arn:aws:sts::123456789012:user/moto"
 
 
@@ -259,7 +261,7 @@ def test_done_after_the_hold_ran_out_records_nothing_and_frees_the_reviewer(
         "error: HoldExpired: your hold on 'incoming/photo-01.png' ran out: nothing is recorded "
         "for it; take an item again\n"
     )
-    assert set(queue.objects()) == {f"waiting/{ID}"}
+    assert set(queue.objects()) == {MARKER}
     assert list(terminal.tmp_path.iterdir()) == []
     queue.send_item(2)
     assert terminal.run("take") == 0  # not AlreadyHolding

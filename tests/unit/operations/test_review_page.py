@@ -130,7 +130,12 @@ def test_an_unsure_item_shows_the_guess_and_why(page, local):
 
 
 def test_a_message_not_ours_is_unreadable_cannot_be_labelled_and_is_discarded(page, local):
-    body = {"s3_bucket": "<img src=x onerror=alert(1)>", "inference_id": "", "reason": ""}
+    body = {
+        "s3_bucket": "<img src=x onerror=alert(1)>",
+        "inference_id": "",
+        "review_id": "",
+        "reason": "",
+    }
     local.send_body(json.dumps(body), group="not-ours")
     state = page.open()
     assert "Unreadable message" in state["item"]

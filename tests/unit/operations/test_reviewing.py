@@ -30,6 +30,7 @@ from operations.reviewing import (
     ReviewItem,
     Unreadable,
     read,
+    review_id,
 )
 from tests.conftest import IMAGE_BUCKET
 from tests.unit.operations.review_queue import (
@@ -39,6 +40,7 @@ from tests.unit.operations.review_queue import (
     Queue,
     inference_id,
     item_body,
+    marker,
     sqs_failing_delete,
     sqs_hold_gone,
 )
@@ -46,6 +48,7 @@ from workflow_common.images import MAX_BASE64_CHARS
 
 ANSWERED = datetime(2026, 12, 5, 23, 59, 30, tzinfo=UTC)
 ID = inference_id(1)
+MARKER = marker(1)
 LINE_KEY = f"ground-truth/2026/12/05/23/{ID}.jsonl"
 MOTO_ARN = "arn:aws:sts::123456789012:user/moto"  # moto's STS for the test credentials
 
@@ -76,6 +79,7 @@ def test_a_message_of_ours_is_a_review_item():
         (0.3, 0.7),
         EXECUTION.format(1),
         ID,
+        review_id(IMAGE_BUCKET, "incoming/photo-01.png", "etag01"),
         "below_threshold",
         1764979200.0,
     )
@@ -109,6 +113,12 @@ UNREADABLE = {
         item_body(1, inference_id="6F9619FF-8B86-4011-B42D-00C04FC964FF"),
         "'inference_id' is not a UUID",
     ),
+    "no review id": (without("review_id"), "no 'review_id'"),
+    "a path as review id": (item_body(1, review_id="../" * 21 + "x"), "'review_id' is not a SHA"),
+    "upper-case review id": (item_body(1, review_id="AB" * 32), "'review_id' is not a SHA-256"),
+    "short review id": (item_body(1, review_id="ab" * 31), "'review_id' is not a SHA-256"),
+    "review id and a line": (item_body(1, review_id="ab" * 32 + "\n"), "'review_id' is not"),
+    "number review id": (item_body(1, review_id=7), "'review_id' is not a SHA-256 in hex: 7"),
     "no execution": (without("execution_id"), "'execution_id' is not a non-empty string"),
     "number etag": (item_body(1, etag=7), "'etag' is not a non-empty string"),
     "deep nesting": ("[" * 100_000, "nested deeper than 8 levels"),
@@ -392,7 +402,7 @@ def test_an_answer_whose_hold_ran_out_writes_nothing_and_says_so(queue):
     with stub, pytest.raises(HoldExpired, match="nothing is recorded for it; take an item again"):
         queue.reviewer(sqs=sqs).answer(held, "bicycle", 5)
 
-    assert set(queue.objects()) == {f"waiting/{ID}"}
+    assert set(queue.objects()) == {MARKER}
 
 
 def test_an_answer_whose_hold_ran_out_names_the_answer_that_stands(queue):
@@ -417,7 +427,7 @@ def test_a_hold_lost_while_deleting_says_the_answer_is_recorded(queue):
         stub.add_client_error("delete_message", "ReceiptHandleIsInvalid")
         queue.reviewer(sqs=sqs).answer(held, "bicycle", 5, answered_at=ANSWERED)
 
-    assert set(queue.objects()) == {f"reviews/{ID}.json", LINE_KEY, f"waiting/{ID}"}
+    assert set(queue.objects()) == {f"reviews/{ID}.json", LINE_KEY, MARKER}
 
 
 def stubbed_s3(stub: Stubber, *answers: tuple) -> None:
@@ -469,7 +479,7 @@ def test_a_waiting_marker_left_behind_is_named_once_the_answer_is_complete(queue
     held = queue.reviewer().take(60)
     s3 = boto3.client("s3")
 
-    with Stubber(s3) as stub, pytest.raises(WaitingMarkerLeft, match=f"waiting/{ID} is still"):
+    with Stubber(s3) as stub, pytest.raises(WaitingMarkerLeft, match=f"{MARKER} is still"):
         stubbed_s3(stub, ("ok", "put_object"), ("ok", "put_object"))
         stubbed_s3(stub, ("AccessDenied", 403, "delete_object"))
         queue.reviewer(s3=s3).answer(held, "bicycle", 5)
@@ -490,7 +500,7 @@ def test_an_existing_record_that_is_not_one_is_never_written_over(queue, existin
         queue.reviewer().answer(held, "bicycle", 5)
 
     assert queue.objects()[f"reviews/{ID}.json"] == existing
-    assert set(queue.objects()) == {f"reviews/{ID}.json", f"waiting/{ID}"}
+    assert set(queue.objects()) == {f"reviews/{ID}.json", MARKER}
     assert queue.counts() == (0, 1)
 
 
@@ -512,7 +522,7 @@ def test_an_answer_the_ground_truth_cannot_take_is_refused_before_anything(
     with pytest.raises(error):
         queue.reviewer().answer(held, label, seconds, answered_at=when)
 
-    assert set(queue.objects()) == {f"waiting/{ID}"}
+    assert set(queue.objects()) == {MARKER}
     assert queue.counts() == (0, 1)
 
 
