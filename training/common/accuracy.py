@@ -24,8 +24,9 @@ image was answered adds no uncertainty. A slice's own accuracy gets the Wilson i
 the same reason (it holds its coverage at small counts and proportions near 1).
 
 Counted and named, never dropped: answers without a capture record, inferences sent to a
-person (below the threshold, or audited by the hash) without an answer yet, and captures
-without an inference id (nothing can join them); `neither` answers are counted apart.
+person (below the threshold, or audited by the hash) without an answer yet, captures without an
+inference id (nothing can join them) and captures repeating one, and answers the capture
+contradicts; `neither` answers are counted apart.
 """
 
 import hashlib
@@ -135,7 +136,8 @@ class Accuracy:
     answers_without_capture: list[str]  # inference ids
     unanswered: list[str]  # inference ids sent to a person, not answered yet
     captures_without_id: int
-    disagreements: list[str] = field(default_factory=list)  # reason vs. captured confidence
+    repeated_captures: list[str] = field(default_factory=list)  # ids captured again: first kept
+    disagreements: list[str] = field(default_factory=list)  # answers the capture contradicts
     problems: list[str] = field(default_factory=list)  # from the ground-truth location
 
 
@@ -147,10 +149,12 @@ def measure(
 ) -> Accuracy:
     """Join `inferences` and `reviews` on the inference id, per UTC day of the inference."""
     captured: dict[str, Inference] = {}
-    without_id = 0
+    without_id, repeated = 0, []
     for inference in inferences:
         if inference.inference_id is None:
             without_id += 1
+        elif inference.inference_id in captured:
+            repeated.append(inference.inference_id)
         else:
             captured[inference.inference_id] = inference
     answers = {review.inference_id: review for review in reviews.reviews}
@@ -170,6 +174,7 @@ def measure(
         answers_without_capture=[i for i in answers if i not in captured],
         unanswered=sent,
         captures_without_id=without_id,
+        repeated_captures=repeated,
         disagreements=_disagreements(joined, threshold),
         problems=[str(problem) for problem in reviews.problems],
     )
@@ -222,16 +227,23 @@ def _confusion(
 
 
 def _disagreements(pairs: Iterable[tuple[Inference, Review | None]], threshold: float) -> list[str]:
-    """Answers whose reason the captured confidence and `threshold` contradict: the threshold
-    given is not the workflow's, and the slices are then not what they say."""
+    """Answers the capture contradicts: a reason the captured confidence and `threshold` deny
+    (the threshold given is not the workflow's, and the slices are then not what they say),
+    or a guess the review showed that is not the captured one (not the same inference)."""
     found = []
     for inference, review in pairs:
-        if review is None or (review.reason == "audit") == (inference.confidence >= threshold):
+        if review is None:
             continue
-        found.append(
-            f"{review.inference_id}: {review.reason}, captured at {inference.confidence:.4f} "
-            f"against the threshold {threshold:.2f}"
-        )
+        if (review.reason == "audit") != (inference.confidence >= threshold):
+            found.append(
+                f"{review.inference_id}: {review.reason}, captured at {inference.confidence:.4f} "
+                f"against the threshold {threshold:.2f}"
+            )
+        if review.model_label != inference.label:
+            found.append(
+                f"{review.inference_id}: the review shows the model saying {review.model_label}, "
+                f"the capture {inference.label}"
+            )
     return found
 
 
@@ -293,7 +305,10 @@ def describe(result: Accuracy, limit: int | None = None) -> str:
         *_named("answers without a capture record", result.answers_without_capture, limit),
         *_named("sent to a person, not answered yet", result.unanswered, limit),
         f"captures without an inference id (cannot be joined): {result.captures_without_id}",
-        *_named("answers whose reason the threshold contradicts", result.disagreements, limit),
+        *_named(
+            "captures repeating an inference id (the first kept)", result.repeated_captures, limit
+        ),
+        *_named("answers the capture contradicts", result.disagreements, limit),
         *_named("ground-truth problems", result.problems, limit),
     ]
     return "\n".join(lines)

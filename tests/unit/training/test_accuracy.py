@@ -22,7 +22,7 @@ from local.emulation import template
 from tests.unit.training.answers import ANSWERS, uid, write_answers, write_captures
 from training.common import accuracy as acc
 from training.common.accuracy import Proportion, describe, is_audit, measure
-from training.common.capture import read_captures
+from training.common.capture import Inference, read_captures
 from training.common.ground_truth import read_reviews
 from workflow_common.audits import is_audit as workflow_is_audit
 
@@ -162,3 +162,21 @@ def test_the_text_says_each_figure_and_names_at_most_the_limit(result):
     assert "  ... and 1 more (all in summary.txt)" in lines
     assert "captures without an inference id (cannot be joined): 1" in lines
     assert describe(result).count(uid(5)) + describe(result).count(uid(9)) == 2
+
+
+def test_a_capture_repeating_an_inference_id_is_named_and_the_first_kept(inferences, tmp_path):
+    again = Inference(inferences[0].time, (0.1, 0.9), inferences[0].inference_id)
+    reviews = read_reviews(write_answers(tmp_path / "ground-truth"))
+    result = measure([*inferences, again], reviews, THRESHOLD, PERCENT)
+    assert result.repeated_captures == [uid(1)]
+    assert result.total == measure(inferences, reviews, THRESHOLD, PERCENT).total
+    assert f"  {uid(1)}" in describe(result).splitlines()
+
+
+def test_an_answer_whose_guess_is_not_the_captured_one_is_named(inferences, tmp_path):
+    swapped = [(3, [0.40, 0.60], "below_threshold", "bicycle")]  # the capture says 0.60 bicycle
+    result = measure(inferences, read_reviews(write_answers(tmp_path / "gt", swapped)), THRESHOLD)
+    assert result.disagreements == [
+        f"{uid(3)}: the review shows the model saying motorcycle, the capture bicycle"
+    ]
+    assert result.total.unsure_accuracy == Proportion(1, 1)  # scored against the capture
