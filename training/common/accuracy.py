@@ -12,6 +12,11 @@ by its share of that day's captured inferences (known exactly from the capture):
 
     p = W_u * p_u + W_c * p_c,    W_u = unsure / captured,  W_c = 1 - W_u
 
+That is each answer weighted by how it was sampled: an answered audit stands for
+confident / audits-answered images, which is 1 / AuditSamplePercent (50 at 2 %) once every audit
+is answered, and a review for unsure / reviews-answered; the capture's counts make the weights
+exact where 1 / share is only their expectation.
+
 Its interval is the stratified normal interval
 
     p ± z √(Σ W² p~ (1 - p~) / (n + z²) · (1 - n / N)),   p~ = (x + z²/2) / (n + z²)
