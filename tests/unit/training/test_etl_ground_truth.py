@@ -14,9 +14,10 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from tests.unit.training.answers import files, item, uid, write_folder
-from training import etl
+from training import etl, train
 from training.common import lst, pictures
 from training.common.ground_truth import read_reviews
+from training.common.layout import S3Layout
 from training.common.manifest import MANIFEST, MalformedManifest, read_manifest
 from training.common.retraining import extend_training
 
@@ -245,6 +246,15 @@ def test_a_denied_image_read_stops_the_run(dataset, answers, s3):
         extend_training(dataset.root, reviews, denied)
 
 
+def train_lst_text(s3, layout):
+    return s3.get_object(Bucket=layout.bucket, Key=layout.lst_key("train"))["Body"].read().decode()
+
+
+def objects(s3, uri):
+    bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+    return s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+
+
 def test_cli_adds_the_answers_uploads_them_and_a_plain_run_takes_them_out(
     small_archive, answers, s3, tmp_path, cache_dir, capsys
 ):
@@ -269,8 +279,15 @@ def test_cli_adds_the_answers_uploads_them_and_a_plain_run_takes_them_out(
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="data")["Contents"]}
     reviewed = [k for k in keys if k.startswith("scones-unlimited/train/reviewed-")]
     assert len(reviewed) == 1 and "scones-unlimited/manifest.jsonl" in keys
-    train_lst = s3.get_object(Bucket="data", Key="scones-unlimited/train_lst/train.lst")
-    assert reviewed[0].rsplit("/", 1)[1] in train_lst["Body"].read().decode()
+    assert reviewed[0].rsplit("/", 1)[1] in train_lst_text(s3, S3Layout("data"))
+
+    layout = S3Layout("data")  # what training.train reads, unchanged: every listed image is
+    assert train.count_training_samples(s3, layout) == 25  # in its channel, nothing else is
+    for channel in (c.data_source for c in train.channels(layout)):
+        in_channel = [o["Key"] for o in objects(s3, channel)]
+        assert in_channel and not any(key.endswith(MANIFEST) for key in in_channel)
+    listed = lst.parse_lst(train_lst_text(s3, layout))
+    assert {f"scones-unlimited/train/{e.path}" for e in listed} <= keys
 
     etl.main(argv)
     assert "holds the archive's images again" in capsys.readouterr().out
