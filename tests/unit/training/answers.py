@@ -2,30 +2,28 @@
 and the hand-counted fixture of test_accuracy.py: captures and answers over two days."""
 
 import json
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from operations.reviewing import ReviewItem, line, review_record
+from operations.reviewing import ReviewItem, line, review_id, review_record
 from training.common.capture import capture_record
 
 ANSWERED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-# The review item's upload id (its waiting marker's name), where the review core has one.
-UPLOAD_ID = {"review_id": "0" * 64} if "review_id" in {f.name for f in fields(ReviewItem)} else {}
 
 
 def item(inference_id, inferences, reason="below_threshold", key=None):
     """A review item as the state machine sends it."""
+    key = key or f"incoming/{inference_id}.png"
     return ReviewItem(
         s3_bucket="scones-images",
-        s3_key=key or f"incoming/{inference_id}.png",
+        s3_key=key,
         etag='"0123456789abcdef"',
         inferences=tuple(inferences),
         execution_id=f"arn:aws:states:us-east-1:123456789012:execution:m:{inference_id}",
         inference_id=inference_id,
         reason=reason,
         sent_at=ANSWERED.timestamp() - 60,
-        **UPLOAD_ID,
+        review_id=review_id("scones-images", key, '"0123456789abcdef"'),
     )
 
 
