@@ -56,6 +56,7 @@ __all__ = [
     "DownloadUnavailable",
     "DuplicateImageName",
     "ForbiddenPickle",
+    "GroundTruthNotFound",
     "MalformedManifest",
     "MalformedSplit",
     "MemberTooLarge",
@@ -75,6 +76,10 @@ MAX_NAME_LENGTH = 100  # CIFAR-100's longest is 29 characters; file systems allo
 
 class ArchiveNotFound(TrainingError):
     """--archive names no file."""
+
+
+class GroundTruthNotFound(TrainingError):
+    """--ground-truth names a folder that does not exist (a missing bucket is BucketNotFound)."""
 
 
 class BadImageName(NotCifarArchive):
@@ -251,8 +256,10 @@ def image_reader(s3: Any) -> Callable[[Review], bytes]:
             answer = s3.get_object(Bucket=review.s3_bucket, Key=review.s3_key, **condition)
         except ClientError as error:
             code = error.response["Error"]["Code"]
-            if code in {"NoSuchKey", "NoSuchBucket", "404"}:
+            if code in {"NoSuchKey", "404"}:
                 raise ReviewedImageUnreadable("the image is gone") from None
+            if code == "NoSuchBucket":
+                raise ReviewedImageUnreadable(f"no bucket named '{review.s3_bucket}'") from None
             if code in {"PreconditionFailed", "412"}:
                 raise ReviewedImageUnreadable(
                     f"the image was replaced since its review (etag {review.etag})"
@@ -268,6 +275,8 @@ def image_reader(s3: Any) -> Callable[[Review], bytes]:
 
 def add_ground_truth(dataset: Dataset, location: str, s3: Any) -> tuple[Reviews, Extension]:
     """The answers at `location` (S3 or a folder) added to the dataset's train split."""
+    if not location.startswith("s3://") and not Path(location).is_dir():
+        raise GroundTruthNotFound(f"--ground-truth {location}: no such folder")
     reviews = read_reviews(location, s3)
     return reviews, extend_training(dataset.root, reviews, image_reader(s3))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from local import demo as demo_module
+from local import learning
 from local.model import classifier
 from tests.unit.local.test_demo import run_demo
 from training.common import lst, pictures
@@ -107,3 +108,13 @@ def test_learn_takes_neither_backfill_nor_a_real_endpoint(capsys):
         with pytest.raises(SystemExit):
             demo_module.parse_args(["--learn", *extra])
         assert "--learn runs the local endpoint's round" in capsys.readouterr().err
+
+
+def test_the_traffic_is_at_most_half_the_train_split(tmp_path):
+    (tmp_path / "train.lst").write_text(
+        lst.format_lst([lst.LstEntry(i, i % 2, f"{i}.png") for i in range(7)])
+    )
+    traffic = learning.pick_traffic(tmp_path, 100, seed=0)
+    assert len(traffic) == 3
+    assert traffic == learning.pick_traffic(tmp_path, 100, seed=0)  # seeded
+    assert all(path.parent == tmp_path / "train" for path, _ in traffic)

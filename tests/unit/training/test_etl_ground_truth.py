@@ -190,6 +190,18 @@ def test_a_picture_is_added_once_however_it_was_saved(dataset, answers, s3):
     ]
 
 
+def test_an_image_in_a_bucket_that_is_gone_is_skipped_and_named(dataset, answers, s3):
+    answers.add(pictures.png(new_picture(1)), "bicycle")
+    answers.pairs[0] = (dataclasses.replace(answers.pairs[0][0], s3_bucket="gone"), "bicycle")
+    (skipped,) = extend(dataset, answers, s3).skipped
+    assert skipped.why == "no bucket named 'gone'"
+
+
+def test_a_ground_truth_folder_that_does_not_exist_is_named(dataset, s3, tmp_path):
+    with pytest.raises(etl.GroundTruthNotFound, match=r"--ground-truth .*nowhere: no such folder"):
+        etl.add_ground_truth(dataset, str(tmp_path / "nowhere"), s3)
+
+
 def test_an_image_replaced_gone_or_unreadable_is_skipped_and_named(dataset, answers, s3):
     replaced = answers.add(pictures.png(new_picture(1)), "bicycle")
     s3.put_object(Bucket=IMAGES, Key="incoming/1.png", Body=pictures.png(new_picture(9)))
