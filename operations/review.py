@@ -121,10 +121,16 @@ def describe(held: Held, now: float) -> str:
 
 
 def list_items(reviewer: Reviewer, args: argparse.Namespace) -> str:
+    """What waits, after the queue's own count (read first: listing holds items for a moment),
+    which also tells how many --max left out."""
+    count = reviewer.waiting()
     held = reviewer.peek(args.max)
     now = time.time()
     more = " (or more: --max)" if len(held) == args.max else ""
-    return "\n".join([f"{len(held)} waiting for review{more}", *(describe(h, now) for h in held)])
+    header = f"{len(held)} waiting for review{more}"
+    if count is not None:
+        header += f"; the queue counts about {count} that nobody holds"
+    return "\n".join([header, *(describe(h, now) for h in held)])
 
 
 def take(reviewer: Reviewer, args: argparse.Namespace) -> str:

@@ -442,12 +442,9 @@ class Sessions:
             self.close(session_id)
 
     def count(self) -> None:
-        """How many items wait (SQS's ApproximateNumberOfMessages: those no reviewer holds)."""
+        """How many items wait (those no reviewer holds); None when it cannot be said."""
         try:
-            attributes = self.reviewer.sqs.get_queue_attributes(
-                QueueUrl=self.reviewer.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]
-            self.left = int(attributes["ApproximateNumberOfMessages"])
+            self.left = self.reviewer.waiting()
         except AWS_ERRORS as error:
             logger.warning("counting the waiting items failed: %s", type(error).__name__)
             self.left = None

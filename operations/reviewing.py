@@ -262,6 +262,19 @@ class Reviewer:
         content = read(message, self.image_bucket)
         return Held(message["MessageId"], message["ReceiptHandle"], content, received_at, message)
 
+    def waiting(self) -> int | None:
+        """About how many items wait that nobody holds (SQS's ApproximateNumberOfMessages); None
+        when this reviewer may not read it (sqs:GetQueueAttributes serves only this count)."""
+        try:
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+        except ClientError as error:
+            if denied_or_none(error, ""):
+                return None
+            raise self._queue_error(error, "") from None
+        return int(attributes["ApproximateNumberOfMessages"])
+
     def take(self, hold_seconds: int) -> Held | None:
         """Hold the next item for `hold_seconds`; None when nothing is visible. A message that
         is not ours is held too (as Unreadable), so that it can be discarded and never stands

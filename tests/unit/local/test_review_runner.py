@@ -46,4 +46,6 @@ def test_the_printed_command_line_reaches_the_same_queue(capsys):
         )
 
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith("1 waiting for review\nincoming/waiting.png\n")
+    assert listed.stdout.startswith(
+        "1 waiting for review; the queue counts about 1 that nobody holds\nincoming/waiting.png\n"
+    )

@@ -77,7 +77,7 @@ def test_list_shows_every_item_and_hides_none(queue, terminal, capsys):
     assert terminal.run("list") == 0
 
     out = capsys.readouterr().out
-    assert out.startswith("12 waiting for review\n")
+    assert out.startswith("12 waiting for review; the queue counts about 12 that nobody holds\n")
     guess = "below the threshold: the model says motorcycle at 0.700; waiting 0 min"
     assert out.count(guess) == 11
     assert all(f"incoming/photo-{n:02d}.png\n" in out for n in range(12))
@@ -96,11 +96,34 @@ def test_list_names_each_message_that_is_not_ours_and_shows_the_rest(queue, term
     assert terminal.run("list") == 0
 
     out = capsys.readouterr().out
-    assert out.startswith("5 waiting for review\n")
+    assert out.startswith("5 waiting for review; the queue counts about 5 that nobody holds\n")
     assert out.count("unreadable message ") == 4
     assert "not JSON" in out and out.count("'inferences' is not two numbers in [0, 1]") == 3
     assert "incoming/photo-05.png\n  below the threshold" in out
     assert queue.counts() == (5, 0)
+
+
+def test_list_says_how_many_max_left_out(queue, terminal, capsys):
+    for n in range(5):
+        queue.send_item(n)
+
+    assert terminal.run("list", "--max", "2") == 0
+
+    header = capsys.readouterr().out.split("\n")[0]
+    assert (
+        header
+        == "2 waiting for review (or more: --max); the queue counts about 5 that nobody holds"
+    )
+
+
+def test_list_without_leave_to_count_lists_all_the_same(queue, terminal, capsys):
+    sqs = boto3.client("sqs")
+    with Stubber(sqs) as stub:
+        stub.add_client_error("get_queue_attributes", "AccessDenied", http_status_code=403)
+        stub.add_response("receive_message", {})
+        assert terminal.run("list", sqs=sqs) == 0
+
+    assert capsys.readouterr().out == "0 waiting for review\n"
 
 
 def test_what_uploaders_chose_reaches_the_terminal_escaped(queue, terminal, capsys):
@@ -367,6 +390,9 @@ def test_access_denied_is_named(queue, terminal):
     args = review.parse_args(terminal.argv("list"))
 
     with Stubber(sqs) as stub, pytest.raises(AccessDenied, match="may not use the queue"):
+        stub.add_response(
+            "get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "0"}}
+        )
         stub.add_client_error("receive_message", "AccessDenied", http_status_code=403)
         review.list_items(queue.reviewer(sqs=sqs), args)
 

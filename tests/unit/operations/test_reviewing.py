@@ -22,6 +22,7 @@ from operations.errors import (
     InvalidAnswer,
     InvalidReviewItem,
     InvalidReviewRecord,
+    QueueNotFound,
     WaitingMarkerLeft,
 )
 from operations.reviewing import (
@@ -232,6 +233,25 @@ def test_a_hold_longer_than_sqs_allows_is_not_taken_for_a_lost_one(queue):
 
     with pytest.raises(ClientError, match="maximum visibility timeout"):
         queue.reviewer().keep(held, 43_201)
+
+
+def test_the_queue_counts_what_nobody_holds(queue):
+    for n in range(3):
+        queue.send_item(n)
+    reviewer = queue.reviewer()
+    reviewer.take(60)
+
+    assert reviewer.waiting() == 2
+
+
+def test_a_count_the_reviewer_may_not_read_is_none_and_a_missing_queue_is_named(queue):
+    sqs = boto3.client("sqs")
+    with Stubber(sqs) as stub:
+        stub.add_client_error("get_queue_attributes", "AccessDenied", http_status_code=403)
+        assert queue.reviewer(sqs=sqs).waiting() is None
+        stub.add_client_error("get_queue_attributes", "AWS.SimpleQueueService.NonExistentQueue")
+        with pytest.raises(QueueNotFound, match=f"no queue at {queue.url}"):
+            queue.reviewer(sqs=sqs).waiting()
 
 
 def test_peek_shows_everything_and_gives_everything_back(queue):
