@@ -37,11 +37,11 @@ from operations.errors import (
     OperationError,
     WaitingMarkerLeft,
 )
-from operations.reviewing import LABELS, Held, Reviewer, ReviewItem, Unreadable
+from operations.reviewing import LABELS, Held, Reviewer, ReviewItem, Unreadable, image_type
 
 HELD_FILE = Path.home() / ".scones-unlimited" / "review-held.json"
 MAX_HOLD_SECONDS = 43_200  # SQS holds a message at most 12 hours
-IMAGE_SUFFIXES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}  # from the bytes, not the key
+IMAGE_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}  # from the bytes, not the key
 OTHER_SUFFIX = ".img"
 
 
@@ -161,7 +161,7 @@ def save_image(reviewer: Reviewer, item: ReviewItem, held_file: Path) -> str:
         image = reviewer.image(item)
     except OperationError as error:  # gone, replaced, too large, denied: the item stays held
         return f"not shown: {type(error).__name__}: {printable(str(error))}"
-    suffix = next((s for sig, s in IMAGE_SUFFIXES.items() if image.startswith(sig)), OTHER_SUFFIX)
+    suffix = IMAGE_SUFFIXES.get(image_type(image), OTHER_SUFFIX)
     path = image_file(held_file, suffix)
     path.touch(mode=0o600)
     path.write_bytes(image)

@@ -46,14 +46,13 @@ from operations.review_sessions import (
     StaleAction,
     name_of,
 )
-from operations.reviewing import Reviewer, ReviewItem
+from operations.reviewing import Reviewer, ReviewItem, image_type
 
 ADDRESS = "127.0.0.1"
 PORT = 8000  # the page's default
 TOKEN_HEADER = "X-Review-Token"  # noqa: S105 (a header's name; the token is made at start)
 READ_ONLY_METHODS = {"GET", "HEAD"}
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon leaving the `with` block stops the server
-IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 REASONS = {"below_threshold": "the model was unsure: below its confidence threshold"}
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -171,7 +170,7 @@ def image(session_id: str, message_id: str) -> Response:
         abort(404, description="no such item in this session")
     except AWS_ERRORS as error:
         abort(502, description=f"the image could not be read: {type(error).__name__}: {error}")
-    kind = next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    kind = image_type(data)
     if kind is None:
         abort(502, description="the object is neither a PNG nor a JPEG")
     return Response(data, mimetype=kind)

@@ -56,6 +56,10 @@ MAX_KEY_BYTES = 1024  # S3's limit
 MAX_TEXT_BYTES = 2048  # an etag or an execution ARN is far shorter
 # The workflow refuses images whose base64 text exceeds 196,608 characters (ImageTooLarge).
 MAX_IMAGE_BYTES = 196_608 * 3 // 4
+# What the workflow classifies, by magic number: the layer's content_type_of, which the
+# operator's commands cannot import (they run without the layer on their path; a test holds
+# this copy to it).
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 QUEUE_GONE = {"NonExistentQueue", "QueueDoesNotExist"}
 HOLD_GONE = {"ReceiptHandleIsInvalid", "MessageNotInflight"}
 JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -513,6 +517,12 @@ class Reviewer:
         if code == "NoSuchBucket":
             return BucketNotFound(f"no bucket named '{self.image_bucket}'")
         return denied_or_none(error, f"read {where}") or error
+
+
+def image_type(data: bytes) -> str | None:
+    """`image/png` or `image/jpeg` from the bytes themselves, never from a name; None for
+    anything else."""
+    return next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
 
 
 def review_id(s3_bucket: str, s3_key: str, etag: str | None) -> str:

@@ -30,10 +30,12 @@ from operations.reviewing import (
     MAX_IMAGE_BYTES,
     ReviewItem,
     Unreadable,
+    image_type,
     read,
     review_id,
 )
 from tests.conftest import IMAGE_BUCKET
+from tests.images import make_image
 from tests.unit.operations.review_queue import (
     EXECUTION,
     GROUND_TRUTH_BUCKET,
@@ -45,7 +47,8 @@ from tests.unit.operations.review_queue import (
     sqs_failing_delete,
     sqs_hold_gone,
 )
-from workflow_common.images import MAX_BASE64_CHARS
+from workflow_common.errors import NotAnImage
+from workflow_common.images import MAX_BASE64_CHARS, content_type_of
 
 ANSWERED = datetime(2026, 12, 5, 23, 59, 30, tzinfo=UTC)
 ID = inference_id(1)
@@ -288,6 +291,22 @@ def test_an_image_larger_than_the_workflow_classifies_is_not_read(queue):
 
     with pytest.raises(ImageTooLarge):
         queue.reviewer().image(item)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [PNG, make_image(image_format="JPEG"), b"\x89PNG", b"GIF89a", b"", b"\xff\xd8"],
+    ids=["png", "jpeg", "a png's first bytes", "gif", "empty", "a jpeg's first bytes"],
+)
+def test_image_types_are_the_workflows(data):
+    """The layer's own check, which the commands cannot import: the same answer, None for
+    what it refuses."""
+    try:
+        expected = content_type_of(data)
+    except NotAnImage:
+        expected = None
+
+    assert image_type(data) == expected
 
 
 def test_the_image_limit_is_the_workflows():
