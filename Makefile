@@ -37,8 +37,10 @@ demo: $(BIN)/.installed ## the whole workflow on this machine, no AWS account, n
 review: $(BIN)/.installed ## the local workflow, then its review queue in a browser page until Ctrl-C (ARGS=...)
 	$(BIN)/python -m local.review $(ARGS)
 
-test: $(BIN)/.installed ## the tests (ARGS=... for pytest)
-	$(BIN)/pytest $(ARGS)
+# On every core (pytest-xdist); each test file stays on one worker, so that a file's shared
+# fixtures (a browser, a moto server, a trained model) start once. ARGS="-n 0" runs in one process.
+test: $(BIN)/.installed ## the tests, on every core (ARGS=... for pytest)
+	$(BIN)/pytest -n auto --dist loadfile $(ARGS)
 
 lint: $(BIN)/.installed ## ruff check and ruff format --check
 	$(BIN)/ruff check .
