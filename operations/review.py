@@ -4,7 +4,8 @@
     python -m operations.review take                 # hold one item and save its image
     python -m operations.review done motorcycle      # your answer, recorded once; the item leaves
     python -m operations.review release              # give the held item back, unanswered
-    python -m operations.review discard              # delete a held message that is not ours
+    python -m operations.review discard              # close what cannot be answered: a message
+                                                     # not ours, or an item whose image is gone
     python -m operations.review serve                # the review page, in a browser (--port)
 
 The queue and the two buckets are the stack's ReviewQueueUrl, ImageBucketName and
@@ -32,6 +33,7 @@ from operations.errors import (
     AlreadyHolding,
     HeldFileUnreadable,
     HoldExpired,
+    ImageNotFound,
     NothingHeld,
     NothingToReview,
     OperationError,
@@ -148,19 +150,24 @@ def take(reviewer: Reviewer, args: argparse.Namespace) -> str:
     keep_file(args.held_file, held.message, held.received_at, args.hold)
     lines.append(f"held for {args.hold} s: {describe(held, held.received_at)}")
     if isinstance(held.content, Unreadable):
-        lines.append("  not a review item: discard it, or release it")
-    else:
+        lines.append("  not a review item: discard it (a copy is kept), or release it")
+        return "\n".join(lines)
+    try:
         lines.append(f"  image: {save_image(reviewer, held.content, args.held_file)}")
+    except ImageNotFound as gone:  # nobody can label it: it can be closed, recorded as such
+        lines.append(f"  image: not shown: ImageNotFound: {printable(str(gone))}")
+        lines.append("  nothing to label: discard closes it (image unavailable), or release")
+    except OperationError as error:  # too large, denied: the item stays held
+        lines.append(f"  image: not shown: {type(error).__name__}: {printable(str(error))}")
+        lines.append(f"  answer: done {'|'.join(LABELS)}, or release")
+    else:
         lines.append(f"  answer: done {'|'.join(LABELS)}, or release")
     return "\n".join(lines)
 
 
 def save_image(reviewer: Reviewer, item: ReviewItem, held_file: Path) -> str:
-    """The image, saved beside the held file (its owner's only); or why it could not be."""
-    try:
-        image = reviewer.image(item)
-    except OperationError as error:  # gone, replaced, too large, denied: the item stays held
-        return f"not shown: {type(error).__name__}: {printable(str(error))}"
+    """The image, saved beside the held file (its owner's only); where it is."""
+    image = reviewer.image(item)
     suffix = IMAGE_SUFFIXES.get(image_type(image), OTHER_SUFFIX)
     path = image_file(held_file, suffix)
     path.touch(mode=0o600)
@@ -208,12 +215,15 @@ def release(reviewer: Reviewer, args: argparse.Namespace) -> str:
 def discard(reviewer: Reviewer, args: argparse.Namespace) -> str:
     held = held_item(reviewer, args.held_file)
     try:
-        reviewer.discard(held)
-    except HoldExpired:
+        key = reviewer.discard(held)
+    except (HoldExpired, WaitingMarkerLeft):  # the item is no longer this reviewer's
         drop_file(args.held_file)
         raise
     drop_file(args.held_file)
-    return f"{subject(held)} discarded: {printable(held.content.problem)}"
+    where = f"s3://{reviewer.ground_truth_bucket}/{key}"
+    if isinstance(held.content, ReviewItem):
+        return f"{subject(held)}: closed, its image unavailable; recorded in {where}"
+    return f"{subject(held)} discarded: {printable(held.content.problem)}; a copy is in {where}"
 
 
 def serve(reviewer: Reviewer, args: argparse.Namespace) -> str:
@@ -261,7 +271,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     finishing = commands.add_parser("done", help="record your answer for the held item")
     finishing.add_argument("label", choices=LABELS)
     commands.add_parser("release", help="give the held item back unanswered")
-    commands.add_parser("discard", help="delete the held message: one that is not a review item")
+    commands.add_parser(
+        "discard",
+        help="close the held item that cannot be answered: a message that is not a review item "
+        "(a copy is kept), or one whose image is gone (recorded as such)",
+    )
     serving = commands.add_parser("serve", help="the review page on 127.0.0.1, until Ctrl-C")
     serving.add_argument(
         "--port", type=int, default=review_page.PORT, help="on 127.0.0.1 (%(default)s; 0: any free)"

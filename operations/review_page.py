@@ -209,6 +209,7 @@ def item_view(session: Session, slot: Slot | None) -> dict[str, Any]:
         "arrived": when(content.sent_at),
         "waiting": minutes_since(content.sent_at),
         "image_url": image_url(session, slot),
+        "unavailable": slot.unavailable,
     }
     if content.reason == "audit":
         return shown

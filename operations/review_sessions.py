@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from operations.errors import HoldExpired, OperationError, WaitingMarkerLeft
+from operations.errors import HoldExpired, ImageNotFound, OperationError, WaitingMarkerLeft
 from operations.reviewing import LABELS, Held, Reviewer, ReviewItem, Unreadable
 
-DISCARD = "discard"  # what the person may do with a message that is not ours, instead of a label
+DISCARD = "discard"  # instead of a label: a message that is not ours, or an image that is gone
 AWS_ERRORS = (OperationError, ClientError, BotoCoreError)
 NOTICES_SHOWN = 4
 DONE = {"saved", "already", "recorded"}  # notices of items that left the queue
@@ -66,6 +66,7 @@ class Slot:
     shown_at: float | None = None
     seconds_before: float = 0.0  # time spent on it before an undo brought it back
     lost: bool = False  # its hold ran out: another reviewer may have it
+    unavailable: str | None = None  # why its image could not be read (ImageNotFound): gone
     released: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -243,7 +244,11 @@ class Session:
             slot = next((s for s in slots if s and s.message_id == message_id), None)
         if slot is None or not isinstance(slot.content, ReviewItem):
             raise KeyError(message_id)
-        return self.reviewer.image(slot.content)
+        try:
+            return self.reviewer.image(slot.content)
+        except ImageNotFound as gone:  # the page then offers to close it, instead of labels
+            slot.unavailable = str(gone)
+            raise
 
     # What the server's own thread does.
 
@@ -287,8 +292,13 @@ class Session:
         readable = isinstance(slot.content, ReviewItem)
         if action in LABELS and not readable:
             raise NotAllowed("an unreadable message has no image to label: discard or skip it")
-        if action == DISCARD and readable:
-            raise NotAllowed("only an unreadable message can be discarded: label or skip it")
+        if action in LABELS and slot.unavailable:
+            raise NotAllowed("this item's image cannot be read: close it (d) or skip it")
+        if action == DISCARD and readable and not slot.unavailable:
+            raise NotAllowed(
+                "only an unreadable message or an item whose image is gone can be discarded: "
+                "label or skip it"
+            )
         if action not in (*LABELS, DISCARD):
             raise NotAllowed(f"no such answer: {action!r}")
 
@@ -358,8 +368,10 @@ class Session:
     def _outcome(self, pending: Pending) -> tuple[str, str]:
         name, held = name_of(pending.slot), pending.slot.held
         if pending.action == DISCARD:
-            self.reviewer.discard(held)
-            return "saved", f"{name}: discarded"
+            key = self.reviewer.discard(held)
+            if isinstance(held.content, ReviewItem):
+                return "saved", f"{name}: closed, its image unavailable (recorded in {key})"
+            return "saved", f"{name}: discarded (a copy kept in {key})"
         answer = self.reviewer.answer(
             held, pending.action, pending.seconds_spent, pending.answered_at
         )

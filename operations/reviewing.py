@@ -11,6 +11,12 @@ bucket exactly once per inference id, whoever answers and however often:
     neither/yyyy/mm/dd/hh/<id>.jsonl       neither: never under ground-truth/
     waiting/<review_id>                    the state machine's marker of the upload, deleted
                                            by the answer
+    unreadable/<message_id>.json           a message that is not ours, as SQS gave it, kept
+                                           when it is discarded
+
+An item whose image is gone or was replaced cannot be labelled: discarding it writes its review
+record with the outcome image_unavailable (label and line key null; never a ground-truth line),
+then lets it go like an answer.
 
 Only the image bucket's images are read; only the ground-truth bucket is written.
 """
@@ -44,6 +50,7 @@ from operations.errors import (
 from training.common.cifar import CLASSES
 
 LABELS = (*CLASSES, "neither")  # a person may see something that is neither
+UNAVAILABLE = "image_unavailable"  # the outcome of an item closed because its image is gone
 REASONS = ("below_threshold", "audit")
 PEEK_SECONDS = 30  # `peek` hides what it reads at most this long, then gives it back at once
 ANSWER_HOLD_SECONDS = 120  # the hold an answer renews before it writes: its writes fit in it
@@ -116,10 +123,10 @@ class Held:
 
 @dataclass(frozen=True)
 class Answer:
-    label: str
+    label: str  # or UNAVAILABLE: the item was closed without a label
     reviewer: str
     record_key: str  # reviews/<inference_id>.json
-    line_key: str  # ground-truth/... or neither/...
+    line_key: str | None  # ground-truth/... or neither/...; None for UNAVAILABLE
     already_answered: bool  # True: someone answered this inference id before; nothing new written
 
 
@@ -320,11 +327,37 @@ class Reviewer:
         delay keeps this reviewer's next take from receiving it straight back)."""
         self.keep(held, delay_seconds)
 
-    def discard(self, held: Held) -> None:
-        """Delete a message that is not ours; a review item is answered, never discarded."""
-        if isinstance(held.content, ReviewItem):
-            raise DiscardRefused(f"{_subject(held)} is a review item: answer it, or give it back")
-        self._delete(held)
+    def discard(self, held: Held) -> str:
+        """Close what cannot be answered, losing nothing; the key written in the ground-truth
+        bucket. A message that is not ours is copied to unreadable/ (body and attributes), then
+        deleted. A review item whose image is gone or was replaced (checked now) gets a review
+        record saying so, and leaves the queue with its marker; one whose image can be read is
+        answered, never discarded (DiscardRefused)."""
+        if isinstance(held.content, Unreadable):
+            key = unreadable_key(held.message_id)
+            self._put(key, unreadable_copy(held, self.identity), "application/json")
+            self._delete(held)
+            return key
+        try:
+            self.image(held.content)
+        except ImageNotFound as gone:
+            return self._close_unavailable(held, str(gone))
+        raise DiscardRefused(f"{_subject(held)} has its image: answer it, or give it back")
+
+    def _close_unavailable(self, held: Held, problem: str) -> str:
+        """The review record of an item nobody can label, written once like an answer's."""
+        item = held.content
+        self.keep(held, ANSWER_HOLD_SECONDS)
+        spent = max(0.0, time.time() - held.received_at)
+        record = review_record(item, held.message_id, "neither", self.identity, spent, _now())
+        record |= {"label": None, "record_key": None, "outcome": UNAVAILABLE, "problem": problem}
+        standing, already = self._record_once(record)
+        key = review_key(item.inference_id)
+        label = standing["label"] or UNAVAILABLE
+        self._finish(
+            held, Answer(label, standing["reviewer"], key, standing["record_key"], already)
+        )
+        return key
 
     def image(self, item: ReviewItem) -> bytes:
         """The image's bytes from the image bucket, as the model saw them (its etag, when the
@@ -351,16 +384,17 @@ class Reviewer:
         item = _answerable(held, label, seconds_spent)
         if answered_at is not None and answered_at.tzinfo is None:
             raise InvalidAnswer("answered_at must say its time zone")
-        moment = (answered_at or datetime.now(UTC)).astimezone(UTC)
+        moment = (answered_at or _now()).astimezone(UTC)
         try:
             self.keep(held, ANSWER_HOLD_SECONDS)
         except HoldExpired:
             raise HoldExpired(self._what_expired_left(item)) from None
         record = review_record(item, held.message_id, label, self.identity, seconds_spent, moment)
         standing, already = self._record_once(record)
-        self._put(standing["record_key"], line(standing), "application/x-ndjson")
+        if standing["record_key"] is not None:  # None: closed as UNAVAILABLE, which has no line
+            self._put(standing["record_key"], line(standing), "application/x-ndjson")
         answer = Answer(
-            standing["label"],
+            standing["label"] or UNAVAILABLE,
             standing["reviewer"],
             review_key(item.inference_id),
             standing["record_key"],
@@ -442,8 +476,8 @@ class Reviewer:
         if record is None:
             return f"{subject}: nothing is recorded for it; take an item again"
         return (
-            f"{subject}: it was answered {record['label']} by {record['reviewer']} at "
-            f"{record['answered_at']}; nothing more was written"
+            f"{subject}: it was answered {record['label'] or UNAVAILABLE} by "
+            f"{record['reviewer']} at {record['answered_at']}; nothing more was written"
         )
 
     def _put(self, key: str, body: bytes, content_type: str, **condition: str) -> None:
@@ -538,6 +572,33 @@ def waiting_key(review_id: str) -> str:
     return f"waiting/{review_id}"
 
 
+def unreadable_key(message_id: str) -> str:
+    """Where a discarded message that is not ours is kept. SQS's message ids are UUIDs; anything
+    else (a held file edited by hand) names no key."""
+    if not UUID_TEXT.fullmatch(message_id):
+        raise InvalidReviewItem(f"message id {shown(message_id)} is not SQS's")
+    return f"unreadable/{message_id}.json"
+
+
+def unreadable_copy(held: Held, reviewer: str) -> bytes:
+    """A discarded message as SQS gave it (body and attributes), with why and by whom."""
+    message = held.message
+    copy = {
+        "message_id": held.message_id,
+        "body": message.get("Body"),
+        "attributes": message.get("Attributes", {}),
+        "message_attributes": message.get("MessageAttributes", {}),
+        "problem": held.content.problem,
+        "discarded_by": reviewer,
+        "discarded_at": _now().isoformat(timespec="seconds"),
+    }
+    return json.dumps(copy, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def review_key(inference_id: str) -> str:
     return f"reviews/{inference_id}.json"
 
@@ -596,6 +657,10 @@ def _check_record(record: Any, inference_id: str) -> None:
     again where it says."""
     if not isinstance(record, dict) or record.get("inference_id") != inference_id:
         raise ValueError(f"not the record of {inference_id}")
+    if record.get("outcome") == UNAVAILABLE and record.get("label") is None:
+        if record.get("record_key") is not None or not isinstance(record.get("reviewer"), str):
+            raise ValueError("a closed item's record with a line or without its reviewer")
+        return
     if record.get("label") not in LABELS:
         raise ValueError(f"label {shown(record.get('label'))}")
     prefix = "neither" if record["label"] == "neither" else "ground-truth"

@@ -44,6 +44,7 @@
       if (!said) return;
       said.textContent = await fetch(url).then((r) => r.text(), () => "the page did not answer");
       said.hidden = false;
+      poll(); // an image that is gone: the server now offers to close the item
     });
     const ahead = images.get(url);
     if (!ahead) {

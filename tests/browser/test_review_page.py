@@ -60,6 +60,7 @@ def test_a_session_by_keyboard_alone(browser, local, serve):
     browser.get(serve().url)
 
     first = shown_key(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, '#item [data-key="d"]') == []  # it has its image
     second = press_and_wait(browser, "1", first)
     assert until(browser, lambda d: "bicycle for " + first in text(d, ".pending"), "pending")
     assert press_and_wait(browser, "u", second) == first
@@ -137,7 +138,7 @@ def shown_elsewhere(driver, key: str) -> bool:
     )
 
 
-def test_messages_not_ours_are_unreadable_and_discarded_and_nothing_is_written(
+def test_messages_not_ours_are_unreadable_and_discarded_kept_and_never_labelled(
     browser, local, serve
 ):
     poisons = [
@@ -169,6 +170,8 @@ def test_messages_not_ours_are_unreadable_and_discarded_and_nothing_is_written(
     assert browser.find_elements(By.CSS_SELECTOR, "#item img:not(.photo)") == []
     eventually(lambda: local.counts() == (0, 0), "every message gone")
     assert list(records(local)) == ["incoming/after.png"]
+    kept = [json.loads(copy)["body"] for copy in local.written("unreadable/").values()]
+    assert sorted(kept) == sorted(poisons)  # each discarded message, as it was sent
 
 
 def item_fields(**changes) -> dict:
@@ -181,6 +184,7 @@ def item_fields(**changes) -> dict:
         "threshold": 0.9,
         "execution_id": "arn:aws:states:us-east-1:123456789012:execution:ImageClassification:x",
         "inference_id": "8f14e45f-ceea-467f-a0e6-7c4a1e3c9b3d",
+        "review_id": "ab" * 32,
         "reason": "below_threshold",
     } | changes
 
@@ -225,8 +229,10 @@ def test_closing_the_page_gives_back_every_item_it_holds(browser, local, serve):
     assert records(local) == {}
 
 
-def test_an_image_that_cannot_be_read_says_why(browser, local, serve):
-    local.send("incoming/replaced.png", make_image())
+def test_an_image_that_cannot_be_read_says_why_and_d_closes_the_item(browser, local, serve):
+    """Only then is there a d (labels go): the item is closed with its review record saying the
+    image was unavailable, and no ground-truth line."""
+    body = local.send("incoming/replaced.png", make_image())
     local.s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key="incoming/replaced.png", Body=b"new")
     browser.get(serve().url)
 
@@ -234,3 +240,14 @@ def test_an_image_that_cannot_be_read_says_why(browser, local, serve):
 
     assert "ImageNotFound" in said and "replaced since it was classified" in said
     assert text(browser, "#item .key") == "incoming/replaced.png"
+    until(browser, lambda d: "close: image unavailable" in text(d, "#item"), "the d button")
+    assert "bicycle" not in text(browser, "#item .actions")
+    press(browser, "1")  # no label for an image nobody can see: nothing happens
+    press(browser, "d")
+    until(browser, lambda d: "Nothing to review" in text(d, "#item"), "the item closed")
+    eventually(lambda: local.counts() == (0, 0), "the message deleted")
+    record = records(local)["incoming/replaced.png"]
+    assert (record["outcome"], record["label"]) == ("image_unavailable", None)
+    assert local.written("ground-truth/") == local.written("neither/") == {}
+    assert local.written("waiting/") == {}
+    assert record["inference_id"] == body["inference_id"]

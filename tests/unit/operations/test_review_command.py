@@ -187,7 +187,10 @@ def test_a_message_that_is_not_ours_never_blocks_the_items_behind_it(queue, term
     assert "held for 900 s: unreadable message " in out and "discard it" in out
     assert "held for 900 s: incoming/photo-02.png" in out
     assert terminal.run("discard") == 0
-    assert " discarded: not JSON" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert " discarded: not JSON" in out
+    [kept] = queue.objects(prefix="unreadable/")
+    assert out.endswith(f"; a copy is in s3://{GROUND_TRUTH_BUCKET}/{kept}\n")
     assert queue.counts() == (0, 1)
     assert not terminal.held_file().exists()
 
@@ -352,8 +355,28 @@ def test_an_image_that_cannot_be_shown_is_named_and_the_item_stays_held(queue, t
     out = capsys.readouterr().out
     assert "image: not shown: ImageNotFound: s3://scones-unlimited-images/'incoming/photo-01" in out
     assert "image: not shown: AccessDenied: your credentials may not read s3://" in out
+    assert out.count("nothing to label: discard closes it (image unavailable), or release") == 1
     assert terminal.held_file().exists() and terminal.held_file("other").exists()
     assert queue.counts() == (0, 2)
+
+
+def test_an_item_whose_image_is_gone_is_closed_by_discard(queue, terminal, capsys):
+    body = queue.send_item(1)
+    queue.s3.delete_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"])
+    terminal.run("take")
+
+    assert terminal.run("discard") == 0
+
+    out = capsys.readouterr().out.split("\n")[-2]
+    assert out == (
+        "incoming/photo-01.png: closed, its image unavailable; recorded in "
+        f"s3://{GROUND_TRUTH_BUCKET}/reviews/{ID}.json"
+    )
+    record = json.loads(queue.objects()[f"reviews/{ID}.json"])
+    assert (record["outcome"], record["label"]) == ("image_unavailable", None)
+    assert set(queue.objects()) == {f"reviews/{ID}.json"}  # no line; the marker deleted
+    assert queue.counts() == (0, 0)
+    assert not terminal.held_file().exists()
 
 
 def test_a_review_item_is_answered_never_discarded(queue, terminal, capsys):

@@ -145,10 +145,11 @@ def test_a_message_not_ours_is_unreadable_cannot_be_labelled_and_is_discarded(pa
     status, refused = page.act(state, "answer", label="bicycle")
     assert status == 409 and "discard or skip it" in refused["status"]
 
+    message_id = state["message_id"]
     status, state = page.act(state, "discard")
     assert status == 200 and "Nothing to review" in state["item"]
     eventually(lambda: local.counts() == (0, 0), "the message deleted")
-    assert written(local) == []
+    assert written(local) == [f"unreadable/{message_id}.json"]  # kept first, never a label
 
 
 def test_a_review_item_cannot_be_discarded(page, local):
@@ -158,6 +159,29 @@ def test_a_review_item_cannot_be_discarded(page, local):
     status, refused = page.act(state, "discard")
 
     assert status == 409 and "label or skip it" in refused["status"]
+
+
+def test_an_item_whose_image_is_gone_offers_only_to_close_it(page, local):
+    body = local.send("incoming/a.png", make_image())
+    local.s3.delete_object(Bucket=workflow.IMAGE_BUCKET, Key="incoming/a.png")
+    state = page.open()
+    assert "close: image unavailable" not in state["item"]  # not known before the image is read
+    url = re.search(r'data-src="([^"]+)"', state["item"]).group(1)
+    assert page.client.get(url, base_url=f"http://{HOST}").status_code == 502
+
+    state = page.act(state, "poll")[1]
+    assert "close: image unavailable" in state["item"] and "data-src" not in state["item"]
+    assert "incoming/a.png&#39; is gone" in state["item"]  # the server's words, escaped
+    status, refused = page.act(state, "answer", label="bicycle")
+    assert status == 409 and "close it (d) or skip it" in refused["status"]
+
+    status, state = page.act(state, "discard")
+    assert status == 200
+    eventually(lambda: local.counts() == (0, 0), "the message deleted")
+    [record] = written(local)
+    assert record == f"reviews/{body['inference_id']}.json"
+    assert json.loads(local.written()[record])["outcome"] == "image_unavailable"
+    assert "closed, its image unavailable" in page.act(state, "poll")[1]["status"]
 
 
 def test_an_answer_waits_out_its_window_and_undo_brings_the_item_back(local):

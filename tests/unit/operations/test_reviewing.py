@@ -5,6 +5,7 @@ answer, S3's 409 ConditionalRequestConflict and SQS refusing a receipt handle wh
 (moto keeps every old handle valid), comes from botocore's Stubber, checked against the
 service model."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -188,10 +189,107 @@ def test_a_review_item_is_never_discarded(queue):
     queue.send_item(1)
     held = queue.reviewer().take(60)
 
-    with pytest.raises(DiscardRefused, match="is a review item"):
+    with pytest.raises(DiscardRefused, match="has its image: answer it"):
         queue.reviewer().discard(held)
 
     assert queue.counts() == (0, 1)
+    assert set(queue.objects()) == {MARKER}
+
+
+def test_a_discarded_message_that_is_not_ours_is_kept_first(queue):
+    queue.send("not json", 1)
+    held = queue.reviewer().take(60)
+
+    key = queue.reviewer().discard(held)
+
+    assert key == f"unreadable/{held.message_id}.json"
+    copy = json.loads(queue.objects()[key])
+    assert copy.pop("discarded_at").startswith("20")
+    assert copy == {
+        "message_id": held.message_id,
+        "body": "not json",
+        "attributes": {"SentTimestamp": held.message["Attributes"]["SentTimestamp"]},
+        "message_attributes": {},
+        "problem": held.content.problem,
+        "discarded_by": MOTO_ARN,
+    }
+    assert queue.counts() == (0, 0)
+
+
+def test_a_message_whose_copy_cannot_be_written_is_not_deleted(queue):
+    queue.send("not json", 1)
+    held = queue.reviewer().take(60)
+    s3 = boto3.client("s3")
+
+    with (
+        Stubber(s3) as stub,
+        pytest.raises(AccessDenied, match=f"write s3://{GROUND_TRUTH_BUCKET}/unreadable/"),
+    ):
+        stub.add_client_error("put_object", "AccessDenied", http_status_code=403)
+        queue.reviewer(s3=s3).discard(held)
+
+    assert queue.counts() == (0, 1)
+
+
+def test_a_held_file_naming_no_sqs_message_is_never_a_key(queue):
+    queue.send("not json", 1)
+    held = queue.reviewer().take(60)
+    forged = dataclasses.replace(held, message_id="../reviews/x")
+
+    with pytest.raises(InvalidReviewItem, match="is not SQS's"):
+        queue.reviewer().discard(forged)
+
+    assert queue.objects() == {}
+
+
+@pytest.mark.parametrize(("change", "why"), [("delete", "is gone"), ("replace", "was replaced")])
+def test_an_item_whose_image_is_gone_is_closed_with_its_record_and_no_line(queue, change, why):
+    body = queue.send_item(1)
+    if change == "delete":
+        queue.s3.delete_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"])
+    else:
+        queue.s3.put_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"], Body=PNG + b"new")
+    held = queue.reviewer().take(60)
+
+    key = queue.reviewer().discard(held)
+
+    assert key == f"reviews/{ID}.json"
+    objects = queue.objects()
+    assert set(objects) == {key}  # no line, and the marker is gone with the message
+    record = json.loads(objects[key])
+    assert (record["outcome"], record["label"], record["record_key"]) == (
+        "image_unavailable",
+        None,
+        None,
+    )
+    assert why in record["problem"] and record["reviewer"] == MOTO_ARN
+    assert (record["s3_key"], record["etag"], record["inference_id"]) == (
+        body["s3_key"],
+        body["etag"],
+        ID,
+    )
+    assert queue.counts() == (0, 0)
+
+
+def test_an_answer_to_an_item_closed_before_writes_nothing_and_says_so(queue):
+    """The close's delete failed; the same item answered then is told it was closed."""
+    body = queue.send_item(1)
+    queue.s3.delete_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"])
+    held = queue.reviewer().take(60)
+    sqs, stub = sqs_failing_delete()
+    with stub, pytest.raises(ClientError, match="InternalError"):
+        queue.reviewer(sqs=sqs).discard(held)
+    queue.s3.put_object(Bucket=IMAGE_BUCKET, Key=body["s3_key"], Body=PNG)  # back, somehow
+
+    answer = queue.reviewer().answer(held, "bicycle", 2)
+
+    assert (answer.label, answer.already_answered, answer.line_key) == (
+        "image_unavailable",
+        True,
+        None,
+    )
+    assert set(queue.objects()) == {f"reviews/{ID}.json"}
+    assert queue.counts() == (0, 0)
 
 
 def test_give_back_with_a_delay_keeps_the_item_from_coming_straight_back(queue):
