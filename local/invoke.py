@@ -3,11 +3,14 @@
 The functions run in SAM CLI's Lambda containers, as built by `sam build`, on a Docker network
 created for the run. What they call runs here, on that network's gateway address only (never
 on every address: moto's server has no authentication), so that the containers reach it: moto's
-server holds the image bucket with the demo's SYNTHETIC test images, and the local model
+server holds the image bucket with the demo's SYNTHETIC test images and the ground-truth bucket
+with two uploads' `waiting/` markers (what CheckWaitingReviews lists), and the local model
 answers as the SageMaker endpoint. `--env-vars` points the functions at both (the template
 declares the two `AWS_ENDPOINT_URL_*` variables, empty, for this); SAM CLI's own account
-lookup goes to moto too. Each event's answer (a status code, or the error's name) is
-compared with `events/expected.json`. Everything started here is stopped on the way out.
+lookup goes to moto too. Each event's answer (a status code, or the error's name, and the
+body's fields it lists) is compared with `events/expected.json`, which also gives the
+function's variables an event runs with, when they differ (a bucket that does not exist).
+Everything started here is stopped on the way out.
 It needs what `make test` installs: aws-sam-cli, and the Flask it brings for moto's server.
 
     make invoke                                   # every event, arm64 (the template's)
@@ -27,8 +30,9 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -46,6 +50,7 @@ from local.containers import (
 from local.emulation import workflow
 from local.emulation.endpoint import ModelEndpoint
 from local.model.classifier import ensure_model
+from operations.reviewing import review_id, waiting_key
 from training import etl
 from training.common import cifar
 
@@ -54,6 +59,10 @@ EXPECTED = EVENTS / "expected.json"
 WORKDIR = Path("build") / "invoke"
 REGION = "us-east-1"
 OFFLINE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# The uploads waiting for review in the ground-truth bucket (no etag: the sample events name
+# none). Written in key order, so the first key is the oldest marker whether moto's
+# LastModified (to the second) tells them apart or ties them, listed by key.
+WAITING_UPLOADS = ("test/bicycle_s_000513.png", "test/motorcycle_s_001300.png")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class Expectation:
     event: str
     function: str
     answer: int | str  # the status code, or the error's name
+    body: dict[str, Any] = field(default_factory=dict)  # fields the response's body must hold
+    environment: dict[str, str] = field(default_factory=dict)  # the function's, for this event
 
 
 @dataclass(frozen=True)
@@ -70,28 +81,45 @@ class Result:
     expectation: Expectation
     answer: int | str
     seconds: float
+    body: Any = None  # the response's body, when there is one
 
     @property
     def ok(self) -> bool:
-        return self.answer == self.expectation.answer
+        expected = self.expectation
+        body = self.body if isinstance(self.body, dict) else {}
+        fields = all(name in body and body[name] == value for name, value in expected.body.items())
+        return self.answer == expected.answer and fields
 
 
 def expectations() -> dict[str, Expectation]:
     """events/expected.json, by event name (the file name without `.json`)."""
     listed = json.loads(EXPECTED.read_text())
     return {
-        Path(file).stem: Expectation(Path(file).stem, entry["function"], entry["answer"])
+        Path(file).stem: Expectation(
+            Path(file).stem,
+            entry["function"],
+            entry["answer"],
+            entry.get("body", {}),
+            entry.get("environment", {}),
+        )
         for file, entry in listed.items()
     }
+
+
+def response_of(stdout: str) -> Any:
+    """The function's response in `sam local invoke`'s output (its last line), or None."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return None
 
 
 def answer_of(stdout: str, stderr: str = "") -> int | str:
     """The status code or error name in `sam local invoke`'s output (the response, last);
     without a response, SAM CLI's last word on why."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    try:
-        response = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
+    response = response_of(stdout)
+    if response is None:
         said = [line.strip() for line in stderr.splitlines() if line.strip()]
         return f"no response ({said[-1][:120]})" if said else "no response"
     if isinstance(response, dict) and "errorType" in response:
@@ -120,18 +148,32 @@ def bucket_contents(data_dir: Path) -> dict[str, Path]:
     return images
 
 
-def fill_bucket(s3_url: str, data_dir: Path) -> None:
+def fill_bucket(s3: Any, data_dir: Path) -> None:
     """The image bucket, in moto's server, holding `bucket_contents`."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_url,
-        region_name=REGION,
-        aws_access_key_id=OFFLINE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=OFFLINE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
     s3.create_bucket(Bucket=workflow.IMAGE_BUCKET, **workflow.bucket_location(REGION))
     for key, path in bucket_contents(data_dir).items():
         s3.put_object(Bucket=workflow.IMAGE_BUCKET, Key=key, Body=path.read_bytes())
+
+
+def waiting_markers() -> dict[str, dict[str, str]]:
+    """Each waiting upload's marker key, in key order, and what the marker holds (the review
+    message's names of the upload, as the state machine writes it)."""
+    messages = {
+        waiting_key(review := review_id(workflow.IMAGE_BUCKET, key, None)): {
+            "review_id": review,
+            "s3_bucket": workflow.IMAGE_BUCKET,
+            "s3_key": key,
+        }
+        for key in WAITING_UPLOADS
+    }
+    return dict(sorted(messages.items()))
+
+
+def fill_ground_truth(s3: Any) -> None:
+    """The template's ground-truth bucket holding `waiting_markers`, written in key order."""
+    workflow.create_ground_truth_bucket(s3, REGION)
+    for key, message in waiting_markers().items():
+        s3.put_object(Bucket=workflow.GROUND_TRUTH_BUCKET, Key=key, Body=json.dumps(message))
 
 
 @dataclass(frozen=True)
@@ -147,12 +189,13 @@ class StandIns:
             "AWS_ENDPOINT_URL_S3": self.moto_url,
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint_url,
         }
-        return {"Parameters": endpoints}
+        return {"Parameters": endpoints | {"GROUND_TRUTH_BUCKET": workflow.GROUND_TRUTH_BUCKET}}
 
 
 @contextmanager
 def stand_ins(workdir: Path, host: str) -> Iterator[StandIns]:
-    """moto's server with the image bucket, and the local model as the endpoint, on `host`.
+    """moto's server with the image and ground-truth buckets, and the local model as the
+    endpoint, on `host`.
 
     The data is the demo's SYNTHETIC archive (seed 0), extracted and trained on once."""
     data_dir = etl.prepare(workdir / "data", synthetic=True).root
@@ -166,7 +209,14 @@ def stand_ins(workdir: Path, host: str) -> Iterator[StandIns]:
         endpoint = stack.enter_context(
             ModelEndpoint(predictor, endpoint_name=workflow.LOCAL_ENDPOINT_NAME, host=host)
         )
-        fill_bucket(moto_url, data_dir)
+        key_id, secret = (
+            OFFLINE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            OFFLINE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        offline = boto3.Session(key_id, secret, region_name=REGION)
+        s3 = offline.client("s3", endpoint_url=moto_url)
+        fill_bucket(s3, data_dir)
+        fill_ground_truth(s3)
         yield StandIns(moto_url, endpoint.url)
 
 
@@ -191,16 +241,25 @@ class SamLocal:
     """One way of calling `sam local invoke`, the same for every event."""
 
     architecture: str
-    env_vars_file: Path
+    env_vars: dict[str, dict[str, str]]  # every event's `--env-vars`, but for its own variables
+    folder: Path  # where each event's `--env-vars` file is written
     sts_url: str
     network: str  # the Docker network of the run, where the stand-ins listen
     invoke_image: str | None = None  # None: SAM CLI pulls AWS's image
     template: Path | None = None  # None: SAM CLI's choice, the built one when there is one
 
+    def env_vars_file(self, expectation: Expectation) -> Path:
+        """The event's `--env-vars` file: the run's, with the event's own function variables."""
+        env_vars = self.env_vars | {expectation.function: expectation.environment}
+        path = self.folder / f"{expectation.event}.env-vars.json"
+        path.write_text(json.dumps(env_vars))
+        return path
+
     def command(self, expectation: Expectation) -> list[str]:
         command = [sam_executable(), "local", "invoke", expectation.function]
         command += ["--event", str(EVENTS / f"{expectation.event}.json")]
-        command += ["--env-vars", str(self.env_vars_file), "--docker-network", self.network]
+        command += ["--env-vars", str(self.env_vars_file(expectation))]
+        command += ["--docker-network", self.network]
         command += ["--parameter-overrides"]
         command += [
             f"ImageBucketName={workflow.IMAGE_BUCKET}",
@@ -236,7 +295,10 @@ class SamLocal:
             check=False,
         )
         seconds = time.perf_counter() - started
-        return Result(expectation, answer_of(finished.stdout, finished.stderr), seconds)
+        answer = answer_of(finished.stdout, finished.stderr)
+        response = response_of(finished.stdout)
+        body = response.get("body") if isinstance(response, dict) else None
+        return Result(expectation, answer, seconds, body)
 
 
 @contextmanager
@@ -252,19 +314,27 @@ def sam_local(
         stand_ins(workdir, gateway) as local,
         tempfile.TemporaryDirectory(prefix="sam-local-") as folder,
     ):
-        env_vars_file = Path(folder) / "env-vars.json"
-        env_vars_file.write_text(json.dumps(local.env_vars()))
-        sam = SamLocal(architecture, env_vars_file, local.moto_url, network, invoke_image, template)
-        yield sam
+        yield SamLocal(
+            architecture,
+            local.env_vars(),
+            Path(folder),
+            local.moto_url,
+            network,
+            invoke_image,
+            template,
+        )
 
 
 def describe(result: Result) -> str:
     """One line a result: event, function, seconds, verdict, expected and actual answers."""
     expected = result.expectation
     verdict = "ok" if result.ok else "WRONG"
+    answers = f"expected {expected.answer}, got {result.answer}"
+    if expected.body:
+        answers = f"expected {expected.answer} {expected.body}, got {result.answer} {result.body}"
     return (
         f"{expected.event:<38} {expected.function:<27} {result.seconds:5.1f} s  {verdict:<5} "
-        f"expected {expected.answer}, got {result.answer}"
+        + answers
     )
 
 

@@ -30,6 +30,8 @@ CASES = [
     "classify_image_not_base64",  # InvalidEvent
     "filter_inferences",
     "filter_inferences_low_confidence",  # ConfidenceThresholdNotMet
+    "check_waiting_reviews",  # the count and oldest key of the ground-truth bucket's markers
+    "check_waiting_reviews_no_bucket",  # ConfigurationError
 ]
 
 
@@ -82,7 +84,7 @@ def test_sample_event_gives_its_expected_answer(sam, event):
 
     result = sam.invoke(expectation)
 
-    assert result.answer == expectation.answer
+    assert (result.answer, result.ok) == (expectation.answer, True), invoke.describe(result)
 
 
 def test_cases_cover_a_success_and_a_named_error_per_function():

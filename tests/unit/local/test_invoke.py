@@ -2,6 +2,7 @@
 what it answers, the stand-ins, and that an unknown event is refused before anything starts."""
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -53,7 +54,12 @@ def test_sam_is_called_offline_with_the_local_parameters_and_image(tmp_path, mon
     monkeypatch.setenv("AWS_PROFILE", "someones-real-profile")
     monkeypatch.setenv("ENDPOINT_NAME", "an-endpoint-sam-would-hand-the-function")
     sam = invoke.SamLocal(
-        "x86_64", tmp_path / "env.json", "http://172.18.0.1:5000", "scones-invoke-1", "img:tag"
+        "x86_64",
+        {"Parameters": {}},
+        tmp_path,
+        "http://172.18.0.1:5000",
+        "scones-invoke-1",
+        "img:tag",
     )
     expectation = invoke.expectations()["sfn_missing_image"]
 
@@ -86,8 +92,59 @@ def test_env_vars_point_every_function_at_the_stand_ins():
         "Parameters": {
             "AWS_ENDPOINT_URL_S3": "http://172.17.0.1:5000",
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://172.17.0.1:5001",
+            "GROUND_TRUTH_BUCKET": workflow.GROUND_TRUTH_BUCKET,
         }
     }
+    assert "GROUND_TRUTH_BUCKET" in invoke.declared_variables()
+
+
+def test_an_events_own_variables_go_to_its_function_only(tmp_path):
+    env_vars = {"Parameters": {"GROUND_TRUTH_BUCKET": workflow.GROUND_TRUTH_BUCKET}}
+    sam = invoke.SamLocal("x86_64", env_vars, tmp_path, "http://172.18.0.1:5000", "net")
+    no_bucket = invoke.expectations()["check_waiting_reviews_no_bucket"]
+
+    written = json.loads(sam.env_vars_file(no_bucket).read_text())
+    command = sam.command(invoke.expectations()["check_waiting_reviews"])
+    usual = json.loads(Path(command[command.index("--env-vars") + 1]).read_text())
+
+    assert written == env_vars | {"CheckWaitingReviewsFunction": no_bucket.environment}
+    assert no_bucket.environment["GROUND_TRUTH_BUCKET"] != workflow.GROUND_TRUTH_BUCKET
+    assert usual == env_vars | {"CheckWaitingReviewsFunction": {}}
+
+
+@pytest.mark.parametrize(
+    ("body", "ok"),
+    [
+        ({"waiting": 2, "oldest_key": "waiting/a", "hours": 0.01}, True),
+        ({"waiting": 2, "oldest_key": "waiting/b", "hours": 0.01}, False),
+        ({"waiting": 2}, False),
+        ("not a body", False),
+        (None, False),
+    ],
+)
+def test_a_success_must_also_hold_the_bodys_expected_fields(body, ok):
+    expected = invoke.Expectation("e", "F", 200, {"waiting": 2, "oldest_key": "waiting/a"})
+
+    result = invoke.Result(expected, 200, 1.0, body)
+
+    assert result.ok is ok
+    assert ("WRONG" not in invoke.describe(result)) is ok
+
+
+def test_the_ground_truth_bucket_lists_the_expected_oldest_marker_first(aws):
+    """The markers go in in key order: moto's LastModified, to the second, ties them or puts
+    the first key first; either way the first listed is the oldest the sample expects."""
+    s3 = boto3.client("s3", region_name=invoke.REGION)
+
+    invoke.fill_ground_truth(s3)
+
+    listed = s3.list_objects_v2(Bucket=workflow.GROUND_TRUTH_BUCKET, Prefix="waiting/")
+    keys = [item["Key"] for item in listed["Contents"]]
+    expected = invoke.expectations()["check_waiting_reviews"].body
+    assert keys == sorted(invoke.waiting_markers())
+    assert (len(keys), keys[0]) == (expected["waiting"], expected["oldest_key"])
+    first = s3.get_object(Bucket=workflow.GROUND_TRUTH_BUCKET, Key=keys[0])
+    assert json.loads(first["Body"].read())["s3_key"] in invoke.WAITING_UPLOADS
 
 
 def test_the_bucket_holds_the_named_images_by_class_and_lacks_the_missing_one(tmp_path):
@@ -103,10 +160,11 @@ def test_the_bucket_holds_the_named_images_by_class_and_lacks_the_missing_one(tm
     assert invoke.named_keys() >= {"test/motorcycle_s_001300.png", "test/no_such_image.png"}
 
 
-def test_stand_ins_serve_the_images_and_the_model_offline(tmp_path):
+def test_stand_ins_serve_the_images_the_waiting_markers_and_the_model_offline(tmp_path):
     with invoke.stand_ins(tmp_path, "127.0.0.1") as local:
         s3 = boto3.client("s3", endpoint_url=local.moto_url, region_name=invoke.REGION)
         image = s3.get_object(Bucket=workflow.IMAGE_BUCKET, Key="test/motorcycle_s_001300.png")
+        waiting = s3.list_objects_v2(Bucket=workflow.GROUND_TRUTH_BUCKET, Prefix="waiting/")
         runtime = boto3.client(
             "sagemaker-runtime", endpoint_url=local.endpoint_url, region_name=invoke.REGION
         )
@@ -117,6 +175,7 @@ def test_stand_ins_serve_the_images_and_the_model_offline(tmp_path):
         )
 
     probabilities = json.loads(answer["Body"].read())
+    assert waiting["KeyCount"] == len(invoke.WAITING_UPLOADS)
     assert len(probabilities) == 2 and sum(probabilities) == pytest.approx(1)
 
 
