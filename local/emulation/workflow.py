@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from local.emulation import distributed_map, moto_speed, template
+from local.emulation import distributed_map, moto_speed, sdk_requests, template
 from local.emulation.lambda_server import Handler, LambdaInvokeServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +150,7 @@ def create_state_machine(stepfunctions: Any, region: str, name: str = "ImageClas
     The threshold is the functions' own (`CONFIDENCE_THRESHOLD`), as the template passes its
     one parameter to both."""
     moto_speed.reuse_interpreter_work()
+    sdk_requests.shape_sdk_requests()
     sqs = boto3.client("sqs", region_name=region)
     create_ground_truth_bucket(boto3.client("s3", region_name=region), region)
     threshold = os.environ.get("CONFIDENCE_THRESHOLD") or str(template.confidence_threshold())
@@ -179,6 +180,7 @@ def create_backfill_state_machine(
     """The backfill state machine and its results bucket, with moto's Distributed Map gaps
     bridged (`local.emulation.distributed_map`)."""
     moto_speed.reuse_interpreter_work()
+    sdk_requests.shape_sdk_requests()
     distributed_map.bridge()
     s3.create_bucket(Bucket=BACKFILL_RESULTS_BUCKET, **bucket_location(region))
     text = definition(backfill_substitutions(image_state_machine_arn), BACKFILL_DEFINITION)

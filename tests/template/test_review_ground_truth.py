@@ -67,6 +67,9 @@ def test_the_state_machine_writes_only_waiting_markers_into_the_ground_truth_buc
     parameters = STATES["MarkAsWaiting"]["Parameters"]
     assert substituted(parameters["Bucket"]) == {"Ref": "GroundTruthBucket"}
     assert parameters["Key.$"] == "States.Format('waiting/{}', $.review.message.review_id)"
+    # An object: Step Functions writes it as its JSON text. A string (States.JsonToString) would
+    # be written as a JSON string literal, quoted, as LocalStack showed.
+    assert parameters["Body.$"] == "$.review.message"
     [write] = [
         statement
         for statement in EXPECTED_STATEMENTS["ImageClassificationStateMachineRole"]
