@@ -617,9 +617,7 @@ def objects(session, bucket):
     return {item["Key"]: item for item in listed.get("Contents", [])}
 
 
-def test_upload_lays_out_the_four_channels_and_the_manifest_beside_them(
-    dataset, layout, session
-):
+def test_upload_lays_out_the_four_channels_and_the_manifest_beside_them(dataset, layout, session):
     result = etl.upload(dataset, layout, session.client("s3"))
     keys = set(objects(session, layout.bucket))
     assert result.uploaded == len(keys) == 24 + 8 + 2 + 1
