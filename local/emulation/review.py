@@ -120,9 +120,14 @@ class LocalReview:
         return int(found["Attributes"][names[0]]), int(found["Attributes"][names[1]])
 
     def written(self, prefix: str = "") -> dict[str, bytes]:
-        """The ground-truth bucket's objects under `prefix`, by key."""
+        """The ground-truth bucket's objects under `prefix`, by key; one deleted between the
+        listing and its reading (a page finishing an answer meanwhile) is left out."""
         bucket = workflow.GROUND_TRUTH_BUCKET
         listed = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-        return {
-            o["Key"]: self.s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed
-        }
+        found = {}
+        for key in (o["Key"] for o in listed):
+            try:
+                found[key] = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except self.s3.exceptions.NoSuchKey:
+                continue
+        return found

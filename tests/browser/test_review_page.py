@@ -249,5 +249,5 @@ def test_an_image_that_cannot_be_read_says_why_and_d_closes_the_item(browser, lo
     record = records(local)["incoming/replaced.png"]
     assert (record["outcome"], record["label"]) == ("image_unavailable", None)
     assert local.written("ground-truth/") == local.written("neither/") == {}
-    assert local.written("waiting/") == {}
+    eventually(lambda: local.written("waiting/") == {}, "the marker deleted after the message")
     assert record["inference_id"] == body["inference_id"]

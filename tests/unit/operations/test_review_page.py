@@ -177,11 +177,14 @@ def test_an_item_whose_image_is_gone_offers_only_to_close_it(page, local):
 
     status, state = page.act(state, "discard")
     assert status == 200
+    record = f"reviews/{body['inference_id']}.json"
     eventually(lambda: local.counts() == (0, 0), "the message deleted")
-    [record] = written(local)
-    assert record == f"reviews/{body['inference_id']}.json"
+    eventually(lambda: written(local) == [record], "the record written, the marker deleted")
     assert json.loads(local.written()[record])["outcome"] == "image_unavailable"
-    assert "closed, its image unavailable" in page.act(state, "poll")[1]["status"]
+    eventually(
+        lambda: "closed, its image unavailable" in page.act(state, "poll")[1]["status"],
+        "the page says it was closed",
+    )
 
 
 def test_an_answer_waits_out_its_window_and_undo_brings_the_item_back(local):
