@@ -349,8 +349,7 @@ class Reviewer:
         item = held.content
         self.keep(held, ANSWER_HOLD_SECONDS)
         spent = max(0.0, time.time() - held.received_at)
-        record = review_record(item, held.message_id, "neither", self.identity, spent, _now())
-        record |= {"label": None, "record_key": None, "outcome": UNAVAILABLE, "problem": problem}
+        record = unavailable_record(item, held.message_id, self.identity, spent, _now(), problem)
         standing, already = self._record_once(record)
         key = review_key(item.inference_id)
         label = standing["label"] or UNAVAILABLE
@@ -636,6 +635,20 @@ def review_record(
         "message_id": message_id,
         "record_key": line_key(label, item.inference_id, answered_at),
     }
+
+
+def unavailable_record(
+    item: ReviewItem,
+    message_id: str,
+    reviewer: str,
+    seconds_spent: float,
+    closed_at: datetime,
+    problem: str,
+) -> dict[str, Any]:
+    """The review record of an item closed unanswered, its image gone or replaced: no label and
+    no line, so that no reader takes it for an answer."""
+    record = review_record(item, message_id, "neither", reviewer, seconds_spent, closed_at)
+    return record | {"label": None, "record_key": None, "outcome": UNAVAILABLE, "problem": problem}
 
 
 def line(record: dict[str, Any]) -> bytes:

@@ -140,6 +140,7 @@ class Accuracy:
     confusion: dict[str, Counter[tuple[str, str]]]
     answers_without_capture: list[str]  # inference ids
     unanswered: list[str]  # inference ids sent to a person, not answered yet
+    closed_unavailable: list[str]  # sent to a person, closed unanswered: the image was gone
     captures_without_id: int
     repeated_captures: list[str] = field(default_factory=list)  # ids captured again: first kept
     disagreements: list[str] = field(default_factory=list)  # answers the capture contradicts
@@ -169,7 +170,9 @@ def measure(
     sent = [
         inference_id
         for inference_id, inference in captured.items()
-        if _sent(inference, threshold, audit_percent) and inference_id not in answers
+        if _sent(inference, threshold, audit_percent)
+        and inference_id not in answers
+        and inference_id not in reviews.unavailable
     ]
     joined = [pair for day in by_day.values() for pair in day]
     return Accuracy(
@@ -178,6 +181,7 @@ def measure(
         confusion=_confusion(joined),
         answers_without_capture=[i for i in answers if i not in captured],
         unanswered=sent,
+        closed_unavailable=list(reviews.unavailable),
         captures_without_id=without_id,
         repeated_captures=repeated,
         disagreements=_disagreements(joined, threshold),
@@ -309,6 +313,7 @@ def describe(result: Accuracy, limit: int | None = None) -> str:
         *_matrix("reviews", result.confusion["below_threshold"]),
         *_named("answers without a capture record", result.answers_without_capture, limit),
         *_named("sent to a person, not answered yet", result.unanswered, limit),
+        *_named("closed unanswered, the image gone or replaced", result.closed_unavailable, limit),
         f"captures without an inference id (cannot be joined): {result.captures_without_id}",
         *_named(
             "captures repeating an inference id (the first kept)", result.repeated_captures, limit

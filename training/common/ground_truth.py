@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from operations.reviewing import LABELS, REASONS
+from operations.reviewing import LABELS, REASONS, UNAVAILABLE
 from training.common import cifar
 from training.common.capture import named_texts
 
@@ -58,6 +58,7 @@ class Problem:
 class Reviews:
     reviews: list[Review]  # one per inference id, in answer order
     problems: list[Problem] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # ids closed unanswered: image gone
 
     @property
     def labelled(self) -> list[Review]:
@@ -75,19 +76,23 @@ def read_reviews(location: str | Path, s3: Any = None) -> Reviews:
     lines; `s3` is a boto3 S3 client, needed for an s3:// location."""
     base = str(location).rstrip("/")
     problems: list[Problem] = []
-    reviews = _records(named_texts(f"{base}/{RECORDS}/", s3, ".json"), problems)
+    unavailable: list[str] = []
+    reviews = _records(named_texts(f"{base}/{RECORDS}/", s3, ".json"), problems, unavailable)
     lines = {
         kind: _lines(named_texts(f"{base}/{kind}/", s3, ".jsonl"), kind, problems)
         for kind in (LINES, NEITHER)
     }
     _check_lines(reviews, lines, problems)
     answered = sorted(reviews.values(), key=lambda review: review.answered_at)
-    return Reviews(answered, problems)
+    return Reviews(answered, problems, sorted(unavailable))
 
 
-def _records(texts: Any, problems: list[Problem]) -> dict[str, Review]:
+def _records(texts: Any, problems: list[Problem], unavailable: list[str]) -> dict[str, Review]:
     reviews: dict[str, Review] = {}
     for where, text in texts:
+        if (closed := closed_unanswered(text)) is not None:
+            unavailable.append(closed)
+            continue
         try:
             review = parse_review(text)
         except ValueError as error:
@@ -98,6 +103,19 @@ def _records(texts: Any, problems: list[Problem]) -> dict[str, Review]:
             continue
         reviews[review.inference_id] = review
     return reviews
+
+
+def closed_unanswered(text: str) -> str | None:
+    """The inference id of a record that closed an item unanswered (the review core's
+    `image_unavailable` outcome: its image was gone or replaced); None for any other text."""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or record.get("outcome") != UNAVAILABLE:
+        return None
+    inference_id = record.get("inference_id")
+    return inference_id if isinstance(inference_id, str) and record.get("label") is None else None
 
 
 def parse_review(text: str) -> Review:

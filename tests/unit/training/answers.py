@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from operations.reviewing import ReviewItem, line, review_id, review_record
+from operations.reviewing import ReviewItem, line, review_id, review_record, unavailable_record
 from training.common.capture import capture_record
 
 ANSWERED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -35,6 +35,14 @@ def files(answers, answered_at=ANSWERED):
         written[f"reviews/{review_item.inference_id}.json"] = json.dumps(record).encode()
         written[record["record_key"]] = line(record)
     return written
+
+
+def closed(review_item, closed_at=ANSWERED):
+    """{key: bytes} of an item the review core closed unanswered, its image gone."""
+    record = unavailable_record(
+        review_item, "m-2", "arn:aws:iam::1:user/r", 2.0, closed_at, "ImageNotFound: gone"
+    )
+    return {f"reviews/{review_item.inference_id}.json": json.dumps(record).encode()}
 
 
 def write_folder(folder: Path, written) -> Path:

@@ -19,7 +19,15 @@ import math
 import pytest
 
 from local.emulation import template
-from tests.unit.training.answers import ANSWERS, uid, write_answers, write_captures
+from tests.unit.training.answers import (
+    ANSWERS,
+    closed,
+    item,
+    uid,
+    write_answers,
+    write_captures,
+    write_folder,
+)
 from training.common import accuracy as acc
 from training.common.accuracy import Proportion, describe, is_audit, measure
 from training.common.capture import Inference, read_captures
@@ -120,6 +128,15 @@ def test_what_could_not_be_joined_is_counted_and_named(result):
     assert sorted(result.unanswered) == [uid(5), uid(9)]  # an audit and a review still open
     assert result.captures_without_id == 1
     assert result.disagreements == [] and result.problems == []
+
+
+def test_an_item_closed_unanswered_is_named_apart_from_the_open_ones(inferences, tmp_path):
+    folder = write_answers(tmp_path / "ground-truth")
+    write_folder(folder, closed(item(uid(9), [0.70, 0.30])))  # review 09: its image was gone
+    result = measure(inferences, read_reviews(folder), THRESHOLD, PERCENT)
+    assert result.unanswered == [uid(5)]
+    assert result.closed_unavailable == [uid(9)]
+    assert f"closed unanswered, the image gone or replaced: 1\n  {uid(9)}" in describe(result)
 
 
 def test_a_slice_with_images_but_no_answers_has_no_estimate(inferences, tmp_path):

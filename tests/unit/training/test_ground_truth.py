@@ -5,7 +5,14 @@ import json
 import boto3
 import pytest
 
-from tests.unit.training.answers import ANSWERED, files, item, write_bucket, write_folder
+from tests.unit.training.answers import (
+    ANSWERED,
+    closed,
+    files,
+    item,
+    write_bucket,
+    write_folder,
+)
 from training.common.aws import BucketNotFound
 from training.common.ground_truth import Problem, Review, read_reviews
 
@@ -55,6 +62,14 @@ def test_reads_the_same_from_s3_under_a_prefix_or_none(aws, prefix):
     location = write_bucket(s3, "scones-ground-truth", files(ANSWERS), prefix)
     reviews = read_reviews(location, s3)
     assert sorted(reviews.reviews, key=lambda r: r.inference_id) == EXPECTED
+    assert reviews.problems == []
+
+
+def test_an_item_closed_unanswered_is_counted_apart_not_a_problem_nor_an_answer(tmp_path):
+    written = files(ANSWERS) | closed(item(IDS[4], [0.6, 0.4]))
+    reviews = read_reviews(write_folder(tmp_path, written))
+    assert reviews.unavailable == [IDS[4]]
+    assert IDS[4] not in {review.inference_id for review in reviews.reviews}
     assert reviews.problems == []
 
 
