@@ -24,7 +24,7 @@ alike. The inference image comes from the v3 SDK (`sagemaker.core.image_uris`).
 import argparse
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -196,13 +196,15 @@ def wait_in_service(
     timeout_seconds: float,
     poll_seconds: float = POLL_SECONDS,
     hint: str | None = None,
+    settled: Callable[[dict[str, Any]], bool] = lambda endpoint: True,
 ) -> dict[str, Any]:
-    """The endpoint's description once InService; raise if it fails or the timeout passes."""
+    """The endpoint's description once InService and `settled` (which sees every description);
+    raise if it fails or the timeout passes."""
     deadline = time.monotonic() + timeout_seconds
     while True:
         endpoint = sagemaker.describe_endpoint(EndpointName=name)
         status = endpoint["EndpointStatus"]
-        if status == "InService":
+        if settled(endpoint) and status == "InService":
             return endpoint
         if status in ENDED_FAILED:
             reason = endpoint.get("FailureReason", "no reason given")
@@ -314,7 +316,17 @@ def wait_update(
     hint = (
         f"and it rolls back by itself if an alarm fires ({', '.join(alarm_names(update.alarms))})"
     )
-    endpoint = wait_in_service(sagemaker, name, timeout_seconds, poll_seconds, hint)
+    seen_updating = False
+
+    def settled(endpoint: dict[str, Any]) -> bool:
+        """The update took effect: the new configuration serves, or the endpoint has been seen
+        out of service since, so that the old one serving again is a rollback (not a first
+        description from before SageMaker set Updating)."""
+        nonlocal seen_updating
+        seen_updating = seen_updating or endpoint["EndpointStatus"] != "InService"
+        return endpoint["EndpointConfigName"] == update.new_name or seen_updating
+
+    endpoint = wait_in_service(sagemaker, name, timeout_seconds, poll_seconds, hint, settled)
     if endpoint["EndpointConfigName"] != update.new_name:
         reason = endpoint.get("FailureReason", "SageMaker gave no reason; see the alarms' history")
         raise RolledBack(

@@ -197,6 +197,27 @@ def test_an_update_creates_alarms_model_and_configuration_then_waits_for_the_new
     assert f"--endpoint-name {NAME} --endpoint-config-name {OLD}" in out
 
 
+def test_the_old_configuration_still_serving_before_the_update_shows_is_no_rollback(capsys):
+    """A description from before SageMaker set Updating: waited past, not read as a rollback."""
+    clients = Clients()
+    expect_reads(clients)
+    expect_writes(clients, plan())
+    expect_states(clients, endpoint(), endpoint("Updating"), endpoint(config=NEW))
+    run(clients)
+    clients.assert_all_called()
+    assert f"endpoint {NAME} serves {NEW}; it was {OLD}" in capsys.readouterr().out
+
+
+def test_the_old_configuration_serving_again_after_the_update_is_a_rollback():
+    clients = Clients()
+    expect_reads(clients)
+    expect_writes(clients, plan())
+    expect_states(clients, endpoint(), endpoint("Updating"), endpoint())
+    with pytest.raises(deploy.RolledBack, match=f"rolled back to {OLD}"):
+        run(clients)
+    clients.assert_all_called()
+
+
 def test_a_rollback_is_an_error_with_sagemakers_reason():
     clients = Clients()
     expect_reads(clients)
