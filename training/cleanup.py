@@ -7,22 +7,33 @@ schedules (waiting until they are gone, as an endpoint with a schedule cannot be
 training.monitor's model-quality job definition, the endpoint, its endpoint configuration,
 and the models that configuration serves. When the endpoint is already gone, the
 configuration and model named like the endpoint (as training.deploy names them) are removed.
+Then what earlier rollouts (`training.deploy --update-endpoint`) left: every configuration and
+model training.deploy named for this endpoint (the endpoint's name, or it and a rollout's
+timestamp, by deploy's own rule) that no other endpoint uses, and the rollout's alarms.
 Prints what it removed.
 """
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from training.common import aws
+from training.common import aws, rollout
 from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
 from training.common.errors import TrainingError, exit_with_message
+from training.deploy import VARIANT, alarm_names, new_resource_name
 from training.monitor import monitor_name
 
 SCHEDULE_GONE_TIMEOUT_SECONDS = 300
 POLL_SECONDS = 5
+STAMP_FORMAT = "%Y%m%d-%H%M%S"  # reads a rollout's time back; new_resource_name has the say
+EARLIER_ROLLOUTS = (  # what, its List* call, the list's key, the name's key, its Delete* call
+    ("endpoint configuration", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
+     "delete_endpoint_config"),
+    ("model", "list_models", "Models", "ModelName", "delete_model"),
+)  # fmt: skip
 
 
 class ScheduleStillThere(TrainingError):
@@ -110,8 +121,73 @@ def remove_models(sagemaker: Any, names: Sequence[str]) -> list[Removal]:
     return removed
 
 
+def deployed_name(endpoint_name: str, name: str) -> bool:
+    """Whether training.deploy named `name` for this endpoint: exactly its rule, so that another
+    endpoint's names (`<endpoint>-2-<time>`) never match. A rollout name that had to cut the
+    endpoint's name short is not taken: another endpoint with the same first characters
+    would have made it too."""
+    if name == endpoint_name:
+        return True
+    stamp = "-".join(name.rsplit("-", 2)[-2:])
+    try:
+        when = datetime.strptime(stamp, STAMP_FORMAT)
+    except ValueError:
+        return False
+    return name == new_resource_name(endpoint_name, when) == f"{endpoint_name}-{stamp}"
+
+
+def _listed(sagemaker: Any, operation: str, key: str, name_key: str, contains: str) -> list[str]:
+    pages = sagemaker.get_paginator(operation).paginate(NameContains=contains)
+    return [summary[name_key] for page in pages for summary in page[key]]
+
+
+def configs_in_use(sagemaker: Any, endpoint_name: str) -> set[str]:
+    """The configurations of the other endpoints whose names contain this one's: a look-alike
+    endpoint may serve a configuration named like ours (its own first, or one reused)."""
+    names = _listed(sagemaker, "list_endpoints", "Endpoints", "EndpointName", endpoint_name)
+    described = (
+        describe_or_none(sagemaker.describe_endpoint, EndpointName=name)
+        for name in names
+        if name != endpoint_name
+    )
+    return {endpoint["EndpointConfigName"] for endpoint in described if endpoint}
+
+
+def remove_earlier_rollouts(
+    sagemaker: Any, endpoint_name: str, kept: Iterable[str]
+) -> list[Removal]:
+    """Delete the configurations, then the models, training.deploy named for this endpoint,
+    except those in `kept` (used by another endpoint, or already removed)."""
+    kept = set(kept)
+    removed = []
+    for kind, listing, key, name_key, deletion in EARLIER_ROLLOUTS:
+        for name in _listed(sagemaker, listing, key, name_key, endpoint_name):
+            if name not in kept and deployed_name(endpoint_name, name):
+                getattr(sagemaker, deletion)(**{name_key: name})
+                removed.append(Removal(kind, name))
+    return removed
+
+
+def remove_alarms(cloudwatch: Any, endpoint_name: str) -> list[Removal]:
+    """Delete the rollout's alarms of this endpoint, by their exact names."""
+    ours = set(alarm_names(rollout.alarms(endpoint_name, VARIANT, rollout.Guardrails())))
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=rollout.alarm_name(endpoint_name, ""), AlarmTypes=["MetricAlarm"]
+    )
+    names = [
+        alarm["AlarmName"]
+        for page in pages
+        for alarm in page["MetricAlarms"]
+        if alarm["AlarmName"] in ours
+    ]
+    if names:  # at most four: DeleteAlarms takes up to 100
+        cloudwatch.delete_alarms(AlarmNames=names)
+    return [Removal("alarm", name) for name in names]
+
+
 def cleanup(
     sagemaker: Any,
+    cloudwatch: Any,
     endpoint_name: str,
     *,
     timeout_seconds: float = SCHEDULE_GONE_TIMEOUT_SECONDS,
@@ -119,13 +195,17 @@ def cleanup(
 ) -> list[Removal]:
     """Remove the endpoint and all that came with it; return what was removed, in order.
 
-    The timeout and poll interval are those of the wait for deleted schedules to go.
+    The endpoint goes before any configuration. The timeout and poll interval are those of the
+    wait for deleted schedules to go.
     """
     removed = remove_monitoring_schedules(sagemaker, endpoint_name, timeout_seconds, poll_seconds)
     removed += remove_job_definition(sagemaker, endpoint_name)
     endpoint_removals, config_name = remove_endpoint(sagemaker, endpoint_name)
     config_removals, model_names = remove_endpoint_config(sagemaker, config_name)
-    return removed + endpoint_removals + config_removals + remove_models(sagemaker, model_names)
+    removed += endpoint_removals + config_removals + remove_models(sagemaker, model_names)
+    kept = configs_in_use(sagemaker, endpoint_name) | {removal.name for removal in removed}
+    removed += remove_earlier_rollouts(sagemaker, endpoint_name, kept)
+    return removed + remove_alarms(cloudwatch, endpoint_name)
 
 
 def describe(removed: Sequence[Removal], endpoint_name: str) -> str:
@@ -137,8 +217,9 @@ def describe(removed: Sequence[Removal], endpoint_name: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m training.cleanup",
-        description="Delete the endpoint, its configuration, its model and any monitoring "
-        "schedule, each only if it exists.",
+        description="Delete the endpoint, its configuration, its model, any monitoring "
+        "schedule, earlier rollouts' configurations and models, and the rollout's alarms, each "
+        "only if it exists.",
     )
     parser.add_argument(
         "--endpoint-name",
@@ -153,8 +234,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     with exit_with_message():
-        sagemaker = aws.session(args.region).client("sagemaker")
-        print(describe(cleanup(sagemaker, args.endpoint_name), args.endpoint_name))
+        session = aws.session(args.region)
+        removed = cleanup(
+            session.client("sagemaker"), session.client("cloudwatch"), args.endpoint_name
+        )
+        print(describe(removed, args.endpoint_name))
 
 
 if __name__ == "__main__":

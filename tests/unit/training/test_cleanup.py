@@ -1,17 +1,99 @@
 """training.cleanup: the calls in order under botocore's Stubber (moto 5.2.5 has no
-list/delete_monitoring_schedule), and real removals in moto's SageMaker."""
+list/delete_monitoring_schedule, and its list_models ignores NameContains), and real removals
+in moto's SageMaker and CloudWatch."""
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from training import cleanup, deploy
 from training.cleanup import Removal
+from training.common import rollout
 
 from . import sagemaker_answers as answers
+from .conftest import REGION
 from .sagemaker_answers import ARN, WHEN
+
+ROLLOUT_ALARMS = [
+    f"scones-rollout-{watch}" for watch in ("5xx", "4xx", "latency", "low-confidence")
+]
+
+
+@pytest.fixture
+def watch():
+    """A CloudWatch client under botocore's Stubber; every queued answer must be asked for."""
+    client = boto3.client("cloudwatch", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def queue_listing(stubber, operation, key, pages, contains="scones"):
+    """A List* call's pages of summaries, each page a list of (name, summary fields) pairs."""
+    for number, page in enumerate(pages):
+        params = {"NameContains": contains}
+        if number:
+            params["NextToken"] = f"page{number}"
+        answer = {key: page}
+        if number + 1 < len(pages):
+            answer["NextToken"] = f"page{number + 1}"
+        stubber.add_response(operation, answer, params)
+
+
+def configs(*names):
+    return [
+        {
+            "EndpointConfigName": name,
+            "EndpointConfigArn": f"{ARN}:endpoint-config/{name}",
+            "CreationTime": WHEN,
+        }
+        for name in names
+    ]
+
+
+def models(*names):
+    return [
+        {"ModelName": name, "ModelArn": f"{ARN}:model/{name}", "CreationTime": WHEN}
+        for name in names
+    ]
+
+
+def endpoints(*names):
+    return [
+        {
+            "EndpointName": name,
+            "EndpointArn": f"{ARN}:endpoint/{name}",
+            "CreationTime": WHEN,
+            "LastModifiedTime": WHEN,
+            "EndpointStatus": "InService",
+        }
+        for name in names
+    ]
+
+
+def queue_no_earlier_rollouts(stubber):
+    queue_listing(stubber, "list_endpoints", "Endpoints", [[]])
+    queue_listing(stubber, "list_endpoint_configs", "EndpointConfigs", [[]])
+    queue_listing(stubber, "list_models", "Models", [[]])
+
+
+def queue_alarms(stubber, names, pages=1):
+    """DescribeAlarms by the rollout's prefix, its answer split into `pages`."""
+    size = -(-len(names) // pages) if names else 1
+    chunks = [names[start : start + size] for start in range(0, max(len(names), 1), size)]
+    for number, chunk in enumerate(chunks):
+        params = {"AlarmNamePrefix": "scones-rollout-", "AlarmTypes": ["MetricAlarm"]}
+        if number:
+            params["NextToken"] = f"alarms{number}"
+        answer = {"MetricAlarms": [{"AlarmName": name} for name in chunk]}
+        if number + 1 < len(chunks):
+            answer["NextToken"] = f"alarms{number + 1}"
+        stubber.add_response("describe_alarms", answer, params)
 
 
 def not_found(stubber, operation, params, code="ValidationException", what="resource"):
@@ -86,7 +168,16 @@ def job_definition(stubber, exists=False):
     stubber.add_response("delete_model_quality_job_definition", {}, params)
 
 
-def test_removes_schedules_first_then_endpoint_config_and_model(stubbed):
+def queue_nothing_named_after_it(stubber):
+    """No schedule, job definition, endpoint, configuration or model named "scones"."""
+    queue_schedules(stubber, [])
+    job_definition(stubber)
+    not_found(stubber, "describe_endpoint", {"EndpointName": "scones"})
+    not_found(stubber, "describe_endpoint_config", {"EndpointConfigName": "scones"})
+    not_found(stubber, "describe_model", {"ModelName": "scones"})
+
+
+def test_removes_schedules_first_then_endpoint_config_and_model(stubbed, watch):
     client, stubber = stubbed
     queue_schedules(stubber, ["scones-quality", "scones-drift"])
     stubber.add_response(
@@ -99,7 +190,9 @@ def test_removes_schedules_first_then_endpoint_config_and_model(stubbed):
         not_found(stubber, "describe_monitoring_schedule", params, code="ResourceNotFound")
     job_definition(stubber, exists=True)
     queue_endpoint_and_what_it_uses(stubber)
-    removed = cleanup.cleanup(client, "scones", poll_seconds=0)
+    queue_no_earlier_rollouts(stubber)
+    queue_alarms(watch[1], [])
+    removed = cleanup.cleanup(client, watch[0], "scones", poll_seconds=0)
     assert removed == [
         Removal("monitoring schedule", "scones-quality"),
         Removal("monitoring schedule", "scones-drift"),
@@ -111,7 +204,7 @@ def test_removes_schedules_first_then_endpoint_config_and_model(stubbed):
     assert cleanup.describe(removed, "scones").splitlines()[3] == "removed endpoint scones"
 
 
-def test_without_an_endpoint_it_removes_what_is_named_after_it(stubbed):
+def test_without_an_endpoint_it_removes_what_is_named_after_it(stubbed, watch):
     client, stubber = stubbed
     queue_schedules(stubber, [])
     job_definition(stubber)
@@ -123,17 +216,19 @@ def test_without_an_endpoint_it_removes_what_is_named_after_it(stubbed):
         {"ModelName": "scones"},
     )
     stubber.add_response("delete_model", {}, {"ModelName": "scones"})
-    assert cleanup.cleanup(client, "scones") == [Removal("model", "scones")]
+    queue_listing(stubber, "list_endpoints", "Endpoints", [[]])
+    queue_listing(stubber, "list_endpoint_configs", "EndpointConfigs", [[]])
+    queue_listing(stubber, "list_models", "Models", [models("scones")])  # just deleted: not again
+    queue_alarms(watch[1], [])
+    assert cleanup.cleanup(client, watch[0], "scones") == [Removal("model", "scones")]
 
 
-def test_nothing_there_is_nothing_removed(stubbed):
+def test_nothing_there_is_nothing_removed(stubbed, watch):
     client, stubber = stubbed
-    queue_schedules(stubber, [])
-    job_definition(stubber)
-    not_found(stubber, "describe_endpoint", {"EndpointName": "scones"})
-    not_found(stubber, "describe_endpoint_config", {"EndpointConfigName": "scones"})
-    not_found(stubber, "describe_model", {"ModelName": "scones"})
-    removed = cleanup.cleanup(client, "scones")
+    queue_nothing_named_after_it(stubber)
+    queue_no_earlier_rollouts(stubber)
+    queue_alarms(watch[1], [])
+    removed = cleanup.cleanup(client, watch[0], "scones")
     assert removed == []
     assert cleanup.describe(removed, "scones").startswith("nothing to remove: no endpoint scones")
 
@@ -147,7 +242,7 @@ def test_a_schedule_that_does_not_go_away(stubbed):
         {"MonitoringScheduleName": "scones-quality"},
     )
     with pytest.raises(cleanup.ScheduleStillThere, match="scones-quality still exists"):
-        cleanup.cleanup(client, "scones", timeout_seconds=0)
+        cleanup.cleanup(client, None, "scones", timeout_seconds=0)
 
 
 def test_other_errors_are_not_taken_for_absence(stubbed):
@@ -156,7 +251,7 @@ def test_other_errors_are_not_taken_for_absence(stubbed):
     job_definition(stubber)
     stubber.add_client_error("describe_endpoint", "AccessDeniedException", "not authorized")
     with pytest.raises(client.exceptions.ClientError, match="not authorized"):
-        cleanup.cleanup(client, "scones")
+        cleanup.cleanup(client, None, "scones")
 
 
 def test_deployed_resources_really_go(session, aws):
@@ -192,3 +287,114 @@ def test_cli_runs_as_a_module():
         cwd=Path(__file__).parents[3],
     ).stdout
     assert "--endpoint-name" in help_text and "--region" in help_text
+
+
+def test_earlier_rollouts_and_alarms_go_look_alikes_stay(stubbed, watch):
+    """After two rollouts: the first deployment's and the earlier rollout's configuration and
+    model go, as do the four alarms; another endpoint's names, and a configuration another
+    endpoint serves, stay. Every listing comes in two pages."""
+    client, stubber = stubbed
+    queue_nothing_named_after_it(stubber)
+    # an endpoint whose own name is one of our rollout names: its configuration stays
+    queue_listing(
+        stubber,
+        "list_endpoints",
+        "Endpoints",
+        [endpoints("scones"), endpoints("scones-20261202-000000")],
+    )
+    stubber.add_response(
+        "describe_endpoint",
+        {
+            **answers.endpoint(),
+            "EndpointName": "scones-20261202-000000",
+            "EndpointConfigName": "scones-20261202-000000",
+        },
+        {"EndpointName": "scones-20261202-000000"},
+    )
+    look_alikes = (
+        "scones-2",
+        "scones-2-20261201-090000",
+        "my-scones-20261201-090000",
+        "scones-20261301-000000",
+        "scones-20261201-090000-x",
+        "scones-20261202-000000",
+    )
+    queue_listing(
+        stubber,
+        "list_endpoint_configs",
+        "EndpointConfigs",
+        [configs("scones", *look_alikes[:3]), configs(*look_alikes[3:], "scones-20261201-090000")],
+    )
+    stubber.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "scones"})
+    stubber.add_response(
+        "delete_endpoint_config", {}, {"EndpointConfigName": "scones-20261201-090000"}
+    )
+    queue_listing(
+        stubber,
+        "list_models",
+        "Models",
+        [models("scones-20261201-090000"), models(*look_alikes, "scones")],
+    )
+    stubber.add_response("delete_model", {}, {"ModelName": "scones-20261201-090000"})
+    stubber.add_response("delete_model", {}, {"ModelName": "scones"})
+    queue_alarms(
+        watch[1], [*ROLLOUT_ALARMS[:2], "scones-rollout-5xx-mine", *ROLLOUT_ALARMS[2:]], pages=2
+    )
+    watch[1].add_response("delete_alarms", {}, {"AlarmNames": ROLLOUT_ALARMS})
+    removed = cleanup.cleanup(client, watch[0], "scones")
+    assert removed == [
+        Removal("endpoint configuration", "scones"),
+        Removal("endpoint configuration", "scones-20261201-090000"),
+        Removal("model", "scones-20261201-090000"),
+        Removal("model", "scones"),
+        *[Removal("alarm", name) for name in ROLLOUT_ALARMS],
+    ]
+    assert (
+        cleanup.describe(removed, "scones").splitlines()[-1]
+        == "removed alarm scones-rollout-low-confidence"
+    )
+
+
+def test_deployed_name_is_deploys_own_rule():
+    rollout_name = deploy.new_resource_name("scones", datetime(2026, 12, 5, 1, 2, 3))
+    assert cleanup.deployed_name("scones", rollout_name)
+    assert cleanup.deployed_name("scones", "scones")
+    assert not cleanup.deployed_name("scones-2", rollout_name)
+    assert not cleanup.deployed_name("scones", rollout_name.replace("-01", "-1"))
+
+
+def test_a_shortened_name_could_be_another_endpoints():
+    """Two endpoints with the same first 47 characters get the same rollout names."""
+    long_name = "s" * 50
+    rollout_name = deploy.new_resource_name(long_name, datetime(2026, 12, 5, 1, 2, 3))
+    assert rollout_name == deploy.new_resource_name(
+        long_name + "-2", datetime(2026, 12, 5, 1, 2, 3)
+    )
+    assert not cleanup.deployed_name(long_name, rollout_name)
+    assert cleanup.deployed_name(long_name, long_name)
+
+
+def test_alarms_really_go_another_endpoints_stay(session):
+    cloudwatch = session.client("cloudwatch")
+    guardrails = rollout.Guardrails()
+    for name in ("scones", "scones-2"):
+        for alarm in rollout.alarms(name, deploy.VARIANT, guardrails):
+            cloudwatch.put_metric_alarm(**alarm)
+    removed = cleanup.remove_alarms(cloudwatch, "scones")
+    assert sorted(removal.name for removal in removed) == sorted(ROLLOUT_ALARMS)
+    left = {alarm["AlarmName"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert left == {alarm.replace("scones", "scones-2") for alarm in ROLLOUT_ALARMS}
+    assert cleanup.remove_alarms(cloudwatch, "scones") == []
+
+
+def test_a_refused_deletion_stops_the_cleanup(stubbed, watch):
+    client, stubber = stubbed
+    stubber.add_response("list_endpoints", {"Endpoints": []}, {"NameContains": "scones"})
+    stubber.add_response(
+        "list_endpoint_configs",
+        {"EndpointConfigs": configs("scones-20261201-090000")},
+        {"NameContains": "scones"},
+    )
+    stubber.add_client_error("delete_endpoint_config", "AccessDeniedException", "not authorized")
+    with pytest.raises(client.exceptions.ClientError, match="not authorized"):
+        cleanup.remove_earlier_rollouts(client, "scones", cleanup.configs_in_use(client, "scones"))
