@@ -202,8 +202,9 @@ def cleanup(
     removed += remove_job_definition(sagemaker, endpoint_name)
     endpoint_removals, config_name = remove_endpoint(sagemaker, endpoint_name)
     config_removals, model_names = remove_endpoint_config(sagemaker, config_name)
-    removed += endpoint_removals + config_removals + remove_models(sagemaker, model_names)
-    kept = configs_in_use(sagemaker, endpoint_name) | {removal.name for removal in removed}
+    served = config_removals + remove_models(sagemaker, model_names)
+    removed += endpoint_removals + served
+    kept = configs_in_use(sagemaker, endpoint_name) | {removal.name for removal in served}
     removed += remove_earlier_rollouts(sagemaker, endpoint_name, kept)
     return removed + remove_alarms(cloudwatch, endpoint_name)
 

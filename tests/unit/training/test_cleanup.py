@@ -398,3 +398,46 @@ def test_a_refused_deletion_stops_the_cleanup(stubbed, watch):
     stubber.add_client_error("delete_endpoint_config", "AccessDeniedException", "not authorized")
     with pytest.raises(client.exceptions.ClientError, match="not authorized"):
         cleanup.remove_earlier_rollouts(client, "scones", cleanup.configs_in_use(client, "scones"))
+
+
+def test_a_rolled_out_endpoint_goes_first_then_every_rollout(stubbed, watch):
+    """The endpoint serves its second rollout: it goes, then that configuration and model, then
+    the first deployment's and the first rollout's; none is deleted twice."""
+    client, stubber = stubbed
+    serving, earlier = "scones-20261203-101010", "scones-20261201-090000"
+    queue_schedules(stubber, [])
+    job_definition(stubber)
+    stubber.add_response(
+        "describe_endpoint",
+        {**answers.endpoint(), "EndpointConfigName": serving},
+        {"EndpointName": "scones"},
+    )
+    stubber.add_response("delete_endpoint", {}, {"EndpointName": "scones"})
+    config = {
+        "EndpointConfigName": serving,
+        "EndpointConfigArn": f"{ARN}:endpoint-config/{serving}",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": serving}],
+        "CreationTime": WHEN,
+    }
+    stubber.add_response("describe_endpoint_config", config, {"EndpointConfigName": serving})
+    stubber.add_response("delete_endpoint_config", {}, {"EndpointConfigName": serving})
+    stubber.add_response("describe_model", models(serving)[0], {"ModelName": serving})
+    stubber.add_response("delete_model", {}, {"ModelName": serving})
+    queue_listing(stubber, "list_endpoints", "Endpoints", [endpoints("scones")])  # Deleting
+    queue_listing(stubber, "list_endpoint_configs", "EndpointConfigs", [configs(serving, earlier)])
+    stubber.add_response("delete_endpoint_config", {}, {"EndpointConfigName": earlier})
+    queue_listing(stubber, "list_models", "Models", [models("scones", serving, earlier)])
+    stubber.add_response("delete_model", {}, {"ModelName": "scones"})
+    stubber.add_response("delete_model", {}, {"ModelName": earlier})
+    queue_alarms(watch[1], ROLLOUT_ALARMS)
+    watch[1].add_response("delete_alarms", {}, {"AlarmNames": ROLLOUT_ALARMS})
+    removed = cleanup.cleanup(client, watch[0], "scones")
+    assert removed == [
+        Removal("endpoint", "scones"),
+        Removal("endpoint configuration", serving),
+        Removal("model", serving),
+        Removal("endpoint configuration", earlier),
+        Removal("model", "scones"),
+        Removal("model", earlier),
+        *[Removal("alarm", name) for name in ROLLOUT_ALARMS],
+    ]
