@@ -441,3 +441,18 @@ def test_a_rolled_out_endpoint_goes_first_then_every_rollout(stubbed, watch):
         Removal("model", earlier),
         *[Removal("alarm", name) for name in ROLLOUT_ALARMS],
     ]
+
+
+def test_a_refused_alarm_deletion_is_not_taken_for_success(watch):
+    client, stubber = watch
+    queue_alarms(stubber, ROLLOUT_ALARMS)
+    stubber.add_client_error("delete_alarms", "AccessDenied", "not authorized")
+    with pytest.raises(client.exceptions.ClientError, match="not authorized"):
+        cleanup.remove_alarms(client, "scones")
+
+
+def test_a_look_alike_endpoint_gone_meanwhile_keeps_nothing(stubbed):
+    client, stubber = stubbed
+    queue_listing(stubber, "list_endpoints", "Endpoints", [endpoints("scones", "scones-2")])
+    not_found(stubber, "describe_endpoint", {"EndpointName": "scones-2"})
+    assert cleanup.configs_in_use(client, "scones") == set()
