@@ -23,12 +23,11 @@ from typing import Any
 from training.common import aws, rollout
 from training.common.aws import DEFAULT_ENDPOINT_NAME, describe_or_none
 from training.common.errors import TrainingError, exit_with_message
-from training.deploy import VARIANT, alarm_names, new_resource_name
+from training.deploy import ROLLOUT_STAMP, VARIANT, alarm_names, new_resource_name
 from training.monitor import monitor_name
 
 SCHEDULE_GONE_TIMEOUT_SECONDS = 300
 POLL_SECONDS = 5
-STAMP_FORMAT = "%Y%m%d-%H%M%S"  # reads a rollout's time back; new_resource_name has the say
 EARLIER_ROLLOUTS = (  # what, its List* call, the list's key, the name's key, its Delete* call
     ("endpoint configuration", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
      "delete_endpoint_config"),
@@ -130,7 +129,7 @@ def deployed_name(endpoint_name: str, name: str) -> bool:
         return True
     stamp = "-".join(name.rsplit("-", 2)[-2:])
     try:
-        when = datetime.strptime(stamp, STAMP_FORMAT)
+        when = datetime.strptime(stamp, ROLLOUT_STAMP)
     except ValueError:
         return False
     return name == new_resource_name(endpoint_name, when) == f"{endpoint_name}-{stamp}"

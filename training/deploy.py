@@ -42,6 +42,7 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.large"  # the algorithm infers on CPU; one image 
 DEFAULT_TIMEOUT_SECONDS = 1800  # endpoints usually take 5-10 minutes
 ROLLBACK_SECONDS = 1800  # beyond the deployment's own timeout: a rollback takes time too
 POLL_SECONDS = 30
+ROLLOUT_STAMP = "%Y%m%d-%H%M%S"  # the time in a rollout's model and configuration names
 VARIANT = "AllTraffic"
 UPDATING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 ENDED_FAILED = ("Failed", "UpdateRollbackFailed")
@@ -252,7 +253,7 @@ def live_endpoint(sagemaker: Any, name: str) -> dict[str, Any]:
 
 def new_resource_name(endpoint_name: str, now: datetime) -> str:
     """The endpoint's name and the time to the second: a new name for each rollout."""
-    stamp = now.strftime("%Y%m%d-%H%M%S")
+    stamp = now.strftime(ROLLOUT_STAMP)
     return f"{endpoint_name[: NAME_LENGTH - len(stamp) - 1]}-{stamp}"
 
 
