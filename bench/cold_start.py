@@ -15,7 +15,6 @@ What makes the comparison fair:
 import base64
 import io
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -24,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import boto3
-from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from bench.figures import Figure, ratio_value
@@ -38,6 +36,7 @@ from bench.workspace import (
 )
 from local.emulation import workflow
 from local.emulation.endpoint import ModelEndpoint
+from local.emulation.moto_server import moto_server
 
 BOUND = 1.5
 MIN_REPEATS = 7
@@ -73,11 +72,7 @@ def first_events(image: bytes) -> dict[str, dict]:
 @contextmanager
 def stand_ins(image: bytes) -> Iterator[dict[str, str]]:
     """moto (S3 holding the image; CloudWatch) and the model endpoint; yields their variables."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request
-    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto_server.start()
-    try:
-        moto_url = "http://{}:{}".format(*moto_server.get_host_and_port())
+    with moto_server() as moto_url:
         put_image(moto_url, image)
         with ModelEndpoint(lambda _: FIXED_ANSWER, endpoint_name=ENDPOINT_NAME) as endpoint:
             yield {
@@ -85,8 +80,6 @@ def stand_ins(image: bytes) -> Iterator[dict[str, str]]:
                 "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,  # the FilterInferences baseline's count
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
             }
-    finally:
-        moto_server.stop()
 
 
 def put_image(s3_url: str, image: bytes) -> None:

@@ -20,7 +20,6 @@ It needs what `make test` installs: aws-sam-cli, and the Flask it brings for mot
 
 import argparse
 import json
-import logging
 import os
 import re
 import subprocess
@@ -35,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_parse
 
 from local.containers import (
@@ -49,6 +47,7 @@ from local.containers import (
 )
 from local.emulation import workflow
 from local.emulation.endpoint import ModelEndpoint
+from local.emulation.moto_server import moto_server
 from local.model.classifier import ensure_model
 from operations.reviewing import review_id, waiting_key
 from training import etl
@@ -200,12 +199,8 @@ def stand_ins(workdir: Path, host: str) -> Iterator[StandIns]:
     The data is the demo's SYNTHETIC archive (seed 0), extracted and trained on once."""
     data_dir = etl.prepare(workdir / "data", synthetic=True).root
     predictor = ensure_model(data_dir, workdir / "model.npz")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no line a request
     with ExitStack() as stack:
-        moto = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
-        moto.start()
-        stack.callback(moto.stop)
-        moto_url = "http://{}:{}".format(*moto.get_host_and_port())
+        moto_url = stack.enter_context(moto_server(host))
         endpoint = stack.enter_context(
             ModelEndpoint(predictor, endpoint_name=workflow.LOCAL_ENDPOINT_NAME, host=host)
         )

@@ -19,7 +19,8 @@ from contextlib import ExitStack, redirect_stdout
 
 from local import demo
 from local.emulation import workflow
-from local.emulation.review import LocalReview, moto_server
+from local.emulation.moto_server import moto_server
+from local.emulation.review import LocalReview
 from operations.review_page import PORT, serve
 from training.common.errors import TrainingError
 

@@ -6,32 +6,16 @@ page and other processes talk to it over HTTP as they would to AWS.
 
 import hashlib
 import json
-import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
 from local.emulation import workflow
 from operations.reviewing import Reviewer, review_id, waiting_key
 
 REGION = "us-east-1"
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server on a free port of 127.0.0.1, sharing this process's moto state; its URL."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line for every request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        yield "http://{}:{}".format(*server.get_host_and_port())
-    finally:
-        server.stop()
 
 
 def reset(moto_url: str) -> None:

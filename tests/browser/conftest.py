@@ -12,7 +12,8 @@ from contextlib import ExitStack
 import pytest
 
 from local import browser as local_browser
-from local.emulation.review import LocalReview, moto_server, reset
+from local.emulation.moto_server import moto_server
+from local.emulation.review import LocalReview, reset
 from operations.review_page import ReviewPage
 from operations.review_sessions import Settings
 

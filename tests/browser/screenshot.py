@@ -15,7 +15,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.workspace import synthetic_data
 from local import browser
-from local.emulation.review import LocalReview, moto_server
+from local.emulation.moto_server import moto_server
+from local.emulation.review import LocalReview
 from operations.review_page import ReviewPage
 
 IMAGES = 3

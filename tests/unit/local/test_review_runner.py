@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from local import review
-from local.emulation.review import LocalReview, moto_server, reset
+from local.emulation.moto_server import moto_server
+from local.emulation.review import LocalReview, reset
 from local.emulation.workflow import ROOT
 from tests.images import make_image
 
