@@ -232,9 +232,9 @@ def test_ctrl_c_stops_everything_and_says_so(small_archive, tmp_path):
         while "executions:" not in progress:  # tqdm's bar: the servers are up
             progress += demo.stderr.read(1) or pytest.fail("the demo ended before executing")
         demo.send_signal(signal.SIGINT)
-        _, stderr = demo.communicate(timeout=60)
+        stdout, stderr = demo.communicate(timeout=60)
 
-    assert demo.returncode == 130, stderr[-3000:]
+    assert demo.returncode == 130, f"{stderr[-2000:]}\n--- stdout ---\n{stdout[-3000:]}"
     assert "interrupted: servers stopped" in stderr
     assert "Traceback" not in stderr
 
